@@ -1,0 +1,68 @@
+# recycle — one non-recursive Makefile. Every common/*.c goes into libcommon.a, every tools/NAME.c
+# becomes bin/NAME, every tests/unit/NAME.c a unit-test binary; nothing here names a module.
+VERSION  = 0.1.0
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+CC      ?= cc
+PKGS     = libzstd json-c openblas
+CFLAGS  ?= -O2 -g
+WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags $(PKGS)) -DRECYCLE_VERSION='"$(VERSION)"'
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+
+# SAN=1: AddressSanitizer + UndefinedBehaviorSanitizer, built apart from the normal build.
+ifeq ($(SAN),1)
+O        = build/san
+BIN      = build/san/bin
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+O        = build/rel
+BIN      = bin
+endif
+
+LIB_SRC  = $(sort $(wildcard common/*.c))
+LIB_OBJ  = $(LIB_SRC:common/%.c=$(O)/common/%.o)
+LIB      = $(O)/libcommon.a
+PROGS    = $(patsubst tools/%.c,$(BIN)/%,$(sort $(wildcard tools/*.c)))
+UNIT     = $(patsubst tests/unit/%.c,$(O)/tests/%,$(sort $(wildcard tests/unit/*.c)))
+MANS     = $(sort $(wildcard man/*.1 man/*.7))
+
+all: $(PROGS) $(UNIT)
+
+$(O)/common/%.o: common/%.c $(wildcard common/*.h) | $(O)/common
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+$(O)/tools/%.o: tools/%.c $(wildcard common/*.h) | $(O)/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+$(LIB): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BIN)/%: $(O)/tools/%.o $(LIB) | $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(O)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(O)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(O)/common $(O)/tools $(O)/tests $(BIN):
+	mkdir -p $@
+
+# make test [T='tests/cli/ckpt-cat.sh ...']: unit binaries, then every CLI and pipeline script.
+T ?=
+test: all
+	@BIN=$(CURDIR)/$(BIN) UNITDIR=$(CURDIR)/$(O)/tests SAN=$(SAN) sh tests/run $(T)
+
+bench: all
+	@BIN=$(CURDIR)/$(BIN) sh tests/bench/run
+
+deps:
+	@sh .ci/deps
+
+install: $(PROGS)
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	for m in $(MANS); do case $$m in \
+	  *.1) cp $$m $(DESTDIR)$(MANDIR)/man1/ ;; *.7) cp $$m $(DESTDIR)$(MANDIR)/man7/ ;; esac; done
+
+clean:
+	rm -rf build bin
+
+.PHONY: all test bench deps install clean
+.SECONDARY:
