@@ -27,9 +27,11 @@ LIB_OBJ  = $(LIB_SRC:common/%.c=$(O)/common/%.o)
 LIB      = $(O)/libcommon.a
 PROGS    = $(patsubst tools/%.c,$(BIN)/%,$(sort $(wildcard tools/*.c)))
 UNIT     = $(patsubst tests/unit/%.c,$(O)/tests/%,$(sort $(wildcard tests/unit/*.c)))
+# Test helpers (fixture generators): tests/helpers/NAME.c → $(O)/helpers/NAME, on PATH in tests.
+HELPERS  = $(patsubst tests/helpers/%.c,$(O)/helpers/%,$(sort $(wildcard tests/helpers/*.c)))
 MANS     = $(sort $(wildcard man/*.1 man/*.7))
 
-all: $(PROGS) $(UNIT)
+all: $(PROGS) $(UNIT) $(HELPERS)
 
 $(O)/common/%.o: common/%.c $(wildcard common/*.h) | $(O)/common
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
@@ -41,16 +43,18 @@ $(BIN)/%: $(O)/tools/%.o $(LIB) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 $(O)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(O)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-$(O)/common $(O)/tools $(O)/tests $(BIN):
+$(O)/helpers/%: tests/helpers/%.c $(LIB) | $(O)/helpers
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+$(O)/common $(O)/tools $(O)/tests $(O)/helpers $(BIN):
 	mkdir -p $@
 
 # make test [T='tests/cli/ckpt-cat.sh ...']: unit binaries, then every CLI and pipeline script.
 T ?=
 test: all
-	@BIN=$(CURDIR)/$(BIN) UNITDIR=$(CURDIR)/$(O)/tests SAN=$(SAN) sh tests/run $(T)
+	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers UNITDIR=$(CURDIR)/$(O)/tests SAN=$(SAN) sh tests/run $(T)
 
 bench: all
-	@BIN=$(CURDIR)/$(BIN) sh tests/bench/run
+	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers sh tests/bench/run $(T)
 
 deps:
 	@sh .ci/deps

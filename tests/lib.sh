@@ -8,7 +8,7 @@
 # Every command's stdout goes to ./out, its stderr to ./err. End the script with t_done.
 set -u
 : "${BIN:?}"
-PATH="$BIN:$PATH"
+PATH="$BIN:${HELPERS:+$HELPERS:}$PATH"
 TOP=${RECYCLE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/recycle-test.XXXXXX")
 trap 'cd /; rm -rf "$T_DIR"' EXIT
