@@ -1,0 +1,22 @@
+/* tmp.h — the temporaries a program is writing, removed if it does not finish.
+ *
+ * Outputs are written under a temporary sibling name and renamed at the end. Every temporary file
+ * or directory is registered here first; whatever is still registered when the program exits
+ * (any exit status) or is killed by SIGINT, SIGTERM or SIGHUP is removed — files before the
+ * directories that hold them. SIGKILL cannot be caught: a temporary's name (".NAME.tmp.PID")
+ * says what it is. */
+#ifndef RECYCLE_TMP_H
+#define RECYCLE_TMP_H
+
+/* A temporary sibling of path: "dir/.base.tmp.PID" (malloc'd; NULL on error). */
+char *tmp_sibling(const char *path);
+/* Register / forget a temporary (a file, or a directory removed after its files). -1 on OOM. */
+int tmp_register(const char *path, int is_dir);
+void tmp_forget(const char *path);
+/* Remove and forget every registered temporary now. */
+void tmp_cleanup(void);
+/* Rename a finished temporary into place and forget it. A directory replacing an existing
+ * checkpoint directory moves the old one aside first and removes it after. -1 on error. */
+int tmp_commit(const char *tmp, const char *path, int is_dir);
+
+#endif
