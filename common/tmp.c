@@ -109,6 +109,22 @@ void tmp_cleanup(void)
 	nreg = 0;
 }
 
+void tmp_cleanup_under(const char *path)
+{
+	size_t l = strlen(path);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = nreg - 1; i >= 0; i--) {
+			char *p = reg[i].path;
+			if (p && reg[i].is_dir == pass && !strncmp(p, path, l) && (p[l] == 0 || p[l] == '/')) {
+				pass ? rmdir(p) : unlink(p);
+				reg[i].path = NULL;
+				free(p);
+			}
+		}
+	while (nreg > 0 && !reg[nreg - 1].path)
+		nreg = nreg - 1;
+}
+
 /* An existing directory may be replaced when it is empty or looks like a checkpoint: anything
  * else (a home directory given by mistake) is refused. */
 static int replaceable_dir(const char *path)

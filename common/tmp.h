@@ -13,8 +13,9 @@ char *tmp_sibling(const char *path);
 /* Register / forget a temporary (a file, or a directory removed after its files). -1 on OOM. */
 int tmp_register(const char *path, int is_dir);
 void tmp_forget(const char *path);
-/* Remove and forget every registered temporary now. */
+/* Remove and forget every registered temporary now; or only path and those below it. */
 void tmp_cleanup(void);
+void tmp_cleanup_under(const char *path);
 /* Rename a finished temporary into place and forget it. A directory replacing an existing
  * checkpoint directory moves the old one aside first and removes it after. -1 on error. */
 int tmp_commit(const char *tmp, const char *path, int is_dir);
