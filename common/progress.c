@@ -1,0 +1,56 @@
+/* progress.c — see progress.h. */
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "progress.h"
+
+double progress_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void draw(struct progress *p)
+{
+	double el = progress_now() - p->t0, frac = p->total ? (double)p->done / (double)p->total : 0;
+	int w = 30, fill = (int)(frac * w + 0.5);
+	char bar[64];
+	for (int i = 0; i < w; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[w] = 0;
+	fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MB/s", p->label, bar, 100 * frac,
+	        el > 0 ? (double)p->done / el / 1e6 : 0.0);
+	fflush(stderr);
+}
+
+void progress_start(struct progress *p, const char *label, uint64_t total, int quiet)
+{
+	p->on = !quiet && isatty(STDERR_FILENO);
+	p->label = label;
+	p->total = total;
+	p->done = 0;
+	p->t0 = p->last = progress_now();
+}
+
+void progress_add(struct progress *p, uint64_t n)
+{
+	p->done += n;
+	if (!p->on)
+		return;
+	double t = progress_now();
+	if (t - p->last >= 0.1) {
+		p->last = t;
+		draw(p);
+	}
+}
+
+void progress_end(struct progress *p)
+{
+	if (!p->on)
+		return;
+	draw(p);
+	fputc('\n', stderr);
+	p->on = 0;
+}

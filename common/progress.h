@@ -1,0 +1,20 @@
+/* progress.h — a one-line progress bar on standard error, drawn only when stderr is a terminal
+ * and the program was not told -q; redrawn at most ten times a second. */
+#ifndef RECYCLE_PROGRESS_H
+#define RECYCLE_PROGRESS_H
+
+#include <stdint.h>
+
+struct progress {
+	int on;
+	const char *label;
+	uint64_t total, done;
+	double t0, last;
+};
+
+void progress_start(struct progress *p, const char *label, uint64_t total, int quiet);
+void progress_add(struct progress *p, uint64_t n);
+void progress_end(struct progress *p);
+double progress_now(void);   /* monotonic seconds */
+
+#endif

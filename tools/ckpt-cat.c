@@ -1,0 +1,281 @@
+/* ckpt-cat — read, inspect, convert and reshard safetensors checkpoints. */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvt.h"
+#include "dtype.h"
+#include "err.h"
+#include "progress.h"
+#include "rec.h"
+#include "st.h"
+
+static const char usage_text[] =
+"usage: ckpt-cat [options] CKPT...\n"
+"Concatenate checkpoints into one safetensors stream on stdout, or list, check, convert and\n"
+"reshard them. CKPT: a .safetensors file, a .safetensors.zst file, a Hugging Face directory, or -\n"
+"for standard input.\n"
+"\n"
+"  -l, --list            print one NDJSON record per tensor: name, dtype, shape, bytes, file\n"
+"      --stats           with the list: min, max, mean, std, absmax, nan, inf (implies --list)\n"
+"  -s, --select GLOB     only tensors whose name matches GLOB (repeatable)\n"
+"  -x, --exclude GLOB    leave out tensors whose name matches GLOB (repeatable)\n"
+"  -t, --dtype DTYPE     convert floating tensors to f32, f16 or bf16 (integers untouched)\n"
+"  -o, --output PATH     write PATH: *.safetensors or *.safetensors.zst is a file, anything\n"
+"                        else a Hugging Face directory (shards, index, config, tokenizer)\n"
+"      --shard-size SIZE directory shards of at most SIZE bytes of tensors (default 5GB;\n"
+"                        K/M/G/T = powers of 1000, KiB/MiB/GiB/TiB = powers of 1024)\n"
+"  -z, --zstd[=LEVEL]    compress the output with zstd (default level 3)\n"
+"      --threads N       zstd compression threads (default: all cores for large outputs)\n"
+"      --check           validate everything, data included; print nothing\n"
+"  -q, --quiet           no progress bar\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"\n"
+"Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
+
+struct opts {
+	int list, stats, check, quiet, dtype, zlevel, zthreads;
+	const char **sel, **exc;
+	int nsel, nexc;
+	const char *out;
+	uint64_t shard;
+};
+
+static int selected(const struct opts *o, const char *name)
+{
+	int ok = o->nsel == 0;
+	for (int i = 0; i < o->nsel && !ok; i++)
+		ok = fnmatch(o->sel[i], name, 0) == 0;
+	for (int i = 0; i < o->nexc && ok; i++)
+		ok = fnmatch(o->exc[i], name, 0) != 0;
+	return ok;
+}
+
+static int out_dtype(const struct opts *o, int dt)
+{
+	return o->dtype >= 0 && dtype_is_float(dt) ? o->dtype : dt;
+}
+
+static void list_tensor(st_ckpt *ck, const struct st_tensor *t, const struct opts *o)
+{
+	json_object *r = json_object_new_object(), *shape = json_object_new_array();
+	rec_set(r, "name", json_object_new_string(t->name));
+	rec_set(r, "dtype", json_object_new_string(dtype_name(t->dtype)));
+	for (int d = 0; d < t->ndim; d++)
+		json_object_array_add(shape, json_object_new_int64(t->shape[d]));
+	rec_set(r, "shape", shape);
+	rec_set(r, "bytes", json_object_new_int64((int64_t)t->nbytes));
+	rec_set(r, "file", json_object_new_string(st_file_name(ck, t->file)));
+	if (o->stats && dtype_is_float(t->dtype)) {
+		struct cvt_stats s;
+		struct cvt_summary m;
+		const void *p;
+		ssize_t n;
+		size_t es = dtype_size(t->dtype);
+		cvt_stats_init(&s);
+		if (st_seek(ck, t) < 0)
+			die_err();
+		while ((n = st_read(ck, &p, ST_CHUNK)) > 0)
+			if (cvt_stats_add(&s, t->dtype, p, (size_t)n / es) < 0)
+				die_err();
+		if (n < 0)
+			die_err();
+		cvt_stats_finish(&s, &m);
+		rec_set(r, "min", rec_double(m.min));
+		rec_set(r, "max", rec_double(m.max));
+		rec_set(r, "mean", rec_double(m.mean));
+		rec_set(r, "std", rec_double(m.std));
+		rec_set(r, "absmax", rec_double(m.absmax));
+		rec_set(r, "nan", json_object_new_int64((int64_t)m.nan));
+		rec_set(r, "inf", json_object_new_int64((int64_t)m.inf));
+	}
+	if (rec_write(stdout, r) < 0)
+		die_err();
+	json_object_put(r);
+}
+
+/* Copy (and convert) the current tensor of ck to w, chunk by chunk. */
+static void copy_tensor(st_ckpt *ck, const struct st_tensor *t, int dt, st_writer *w, void *cbuf,
+                        struct progress *pg)
+{
+	const void *p;
+	ssize_t n;
+	size_t es = dtype_size(t->dtype), ds = dtype_size(dt);
+	/* Chunks sized so the converted chunk fits in cbuf (ST_CHUNK bytes). */
+	size_t max = ds > es ? ST_CHUNK / ds * es : ST_CHUNK;
+	if (st_seek(ck, t) < 0)
+		die_err();
+	while ((n = st_read(ck, &p, max)) > 0) {
+		if (dt == t->dtype) {
+			if (st_write(w, p, (size_t)n) < 0)
+				die_err();
+		} else {
+			if (cvt_convert(dt, cbuf, t->dtype, p, (size_t)n / es) < 0 ||
+			    st_write(w, cbuf, (size_t)n / es * ds) < 0)
+				die_err();
+		}
+		progress_add(pg, (uint64_t)n);
+	}
+	if (n < 0)
+		die_err();
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_STATS = 256, O_SHARD, O_CHECK, O_VERSION, O_THREADS };
+	static const struct option lo[] = {
+		{ "list", 0, 0, 'l' }, { "stats", 0, 0, O_STATS }, { "select", 1, 0, 's' },
+		{ "exclude", 1, 0, 'x' }, { "dtype", 1, 0, 't' }, { "output", 1, 0, 'o' },
+		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "threads", 1, 0, O_THREADS },
+		{ "check", 0, 0, O_CHECK }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "version", 0, 0, O_VERSION }, { 0 }
+	};
+	struct opts o = { .dtype = -1 };
+	int c;
+	prog_init(argv[0]);
+	o.sel = xcalloc((size_t)argc, sizeof *o.sel);
+	o.exc = xcalloc((size_t)argc, sizeof *o.exc);
+	while ((c = getopt_long(argc, argv, "ls:x:t:o:z::qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'l': o.list = 1; break;
+		case O_STATS: o.stats = o.list = 1; break;
+		case 's': o.sel[o.nsel++] = optarg; break;
+		case 'x': o.exc[o.nexc++] = optarg; break;
+		case 't':
+			o.dtype = dtype_parse_user(optarg);
+			if (o.dtype != DT_F32 && o.dtype != DT_F16 && o.dtype != DT_BF16)
+				usage_err("-t: unknown dtype '%s' (f32, f16 or bf16)", optarg);
+			break;
+		case 'o': o.out = optarg; break;
+		case O_SHARD:
+			if (st_parse_size(optarg, &o.shard) < 0 || o.shard == 0)
+				usage_err("--shard-size: bad size '%s'", optarg);
+			break;
+		case 'z': {
+			char *end;
+			o.zlevel = optarg ? (int)strtol(optarg, &end, 10) : 3;
+			if (optarg && (*end || o.zlevel < 1 || o.zlevel > 22))
+				usage_err("-z: level must be 1..22, not '%s'", optarg);
+			break;
+		}
+		case O_THREADS: {
+			char *end;
+			o.zthreads = (int)strtol(optarg, &end, 10);
+			if (*end || o.zthreads < 1 || o.zthreads > 256)
+				usage_err("--threads: bad count '%s'", optarg);
+			break;
+		}
+		case O_CHECK: o.check = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case O_VERSION: print_version(); return 0;
+		default: usage_err("unknown option");
+		}
+	}
+	if (optind >= argc)
+		usage_err("no checkpoint given");
+	if (o.list && o.out)
+		usage_err("--list and -o do not go together");
+	if (o.check && (o.list || o.out))
+		usage_err("--check prints nothing: it does not go with --list or -o");
+
+	int nin = argc - optind, nstdin = 0;
+	st_ckpt **in = xcalloc((size_t)nin, sizeof *in);
+	for (int i = 0; i < nin; i++) {
+		if (strcmp(argv[optind + i], "-") == 0 && nstdin++)
+			usage_err("standard input (-) given twice");
+		if (!(in[i] = st_open(argv[optind + i])))
+			die_err();
+	}
+
+	if (o.check) {
+		for (int i = 0; i < nin; i++) {
+			const struct st_tensor *t;
+			const void *p;
+			int r;
+			while ((r = st_next(in[i], &t)) > 0)
+				while (st_read(in[i], &p, ST_CHUNK) > 0)
+					;
+			if (r < 0 || st_read(in[i], &p, 0) < 0)
+				die_err();
+		}
+		return 0;
+	}
+
+	if (o.list) {
+		for (int i = 0; i < nin; i++)
+			for (size_t k = 0; k < st_count(in[i]); k++) {
+				const struct st_tensor *t = st_at(in[i], k);
+				if (selected(&o, t->name))
+					list_tensor(in[i], t, &o);
+			}
+		return 0;
+	}
+
+	/* The output's tensors: every selected tensor of every input, names unique. */
+	struct st_wopts wo = { .shard_size = o.shard, .zstd_level = o.zlevel, .zstd_threads = o.zthreads };
+	for (int i = 0; i < nin && !wo.config; i++)
+		wo.config = st_config(in[i]);
+	for (int i = 0; i < nin && !wo.donor_dir; i++)
+		wo.donor_dir = st_dir(in[i]);
+	json_object *meta = json_object_new_object();
+	for (int i = 0; i < nin; i++) {
+		json_object *m = st_meta_all(in[i]);
+		if (!m)
+			continue;
+		json_object_object_foreach(m, k, v) {
+			if (strcmp(k, "format") && strcmp(k, "config") && !json_object_object_get_ex(meta, k, NULL))
+				json_object_object_add(meta, k, json_object_get(v));
+		}
+	}
+	wo.meta = meta;
+	if (!o.out && stdout_is_tty_refuse() < 0)
+		die_err();
+	st_writer *w = st_create(o.out, &wo);
+	if (!w)
+		die_err();
+	uint64_t total = 0;
+	for (int i = 0; i < nin; i++)
+		for (size_t k = 0; k < st_count(in[i]); k++) {
+			const struct st_tensor *t = st_at(in[i], k);
+			if (!selected(&o, t->name))
+				continue;
+			for (int j = 0; j < i; j++)
+				if (st_find(in[j], t->name) && selected(&o, t->name))
+					die("tensor %s is in both %s and %s", t->name, st_arg(in[j]), st_arg(in[i]));
+			if (st_add(w, t->name, out_dtype(&o, t->dtype), t->ndim, t->shape) < 0)
+				die_err();
+			total += t->nbytes;
+		}
+	if (st_begin(w) < 0)
+		die_err();
+	void *cbuf = xmalloc(ST_CHUNK);
+	struct progress pg;
+	progress_start(&pg, "ckpt-cat", total, o.quiet);
+	for (int i = 0; i < nin; i++)
+		for (size_t k = 0; k < st_count(in[i]); k++) {
+			const struct st_tensor *t = st_at(in[i], k);
+			if (selected(&o, t->name))
+				copy_tensor(in[i], t, out_dtype(&o, t->dtype), w, cbuf, &pg);
+		}
+	progress_end(&pg);
+	/* A stream read to its end must end there: no trailing bytes. */
+	for (int i = 0; i < nin; i++) {
+		const struct st_tensor *t;
+		if (o.nsel == 0 && o.nexc == 0 && st_next(in[i], &t) < 0)
+			die_err();
+	}
+	if (st_commit(w) < 0)
+		die_err();
+	for (int i = 0; i < nin; i++)
+		st_close(in[i]);
+	json_object_put(meta);
+	free(cbuf);
+	free(in);
+	free(o.sel);
+	free(o.exc);
+	return 0;
+}
