@@ -33,18 +33,20 @@ MANS     = $(sort $(wildcard man/*.1 man/*.7))
 
 all: $(PROGS) $(UNIT) $(HELPERS)
 
+# Every target is written under a temporary name and renamed, so two makes running at once (or
+# one killed midway) never leave a half-written object, archive or program behind.
 $(O)/common/%.o: common/%.c $(wildcard common/*.h) | $(O)/common
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@.$$$$ $< && mv $@.$$$$ $@
 $(O)/tools/%.o: tools/%.c $(wildcard common/*.h) | $(O)/tools
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@.$$$$ $< && mv $@.$$$$ $@
 $(LIB): $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	ar rcs $@.$$$$ $^ && mv $@.$$$$ $@
 $(BIN)/%: $(O)/tools/%.o $(LIB) | $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
 $(O)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(O)/tests
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
 $(O)/helpers/%: tests/helpers/%.c $(LIB) | $(O)/helpers
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
 $(O)/common $(O)/tools $(O)/tests $(O)/helpers $(BIN):
 	mkdir -p $@
 

@@ -919,7 +919,7 @@ const char *st_meta(const st_ckpt *ck, const char *key)
 /* ---- reading data ---- */
 
 #define STREAM_BUF (ST_CHUNK + SRC_IN)
-#define RELEASE_STEP (64ull << 20)
+#define RELEASE_STEP (16ull << 20)
 
 /* Make at least need (≤ ST_CHUNK) buffered bytes of a stream available at f->buf + f->bpos. */
 static int stream_need(st_ckpt *ck, struct st_file *f, size_t need, const char *tname)
