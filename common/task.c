@@ -619,3 +619,11 @@ int task_sampler_next(task_sampler *s, int32_t *tok, uint8_t *mask, int *src, in
 long task_sampler_truncated(const task_sampler *s) { return s->truncated; }
 
 long task_sampler_count(const task_sampler *s, int k) { return k >= 0 && k < s->n ? s->count[k] : 0; }
+
+void task_targets(const int32_t *tok, const uint8_t *mask, int T, int *targets)
+{
+	for (int j = 0; j + 1 < T; j++)
+		targets[j] = mask[j + 1] ? tok[j + 1] : -1;
+	if (T > 0)
+		targets[T - 1] = -1;
+}

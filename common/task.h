@@ -104,6 +104,9 @@ void task_sampler_free(task_sampler *s);
  * fit (a row holds at least one). */
 int task_sampler_next(task_sampler *s, int32_t *tok, uint8_t *mask, int *src, int T);
 long task_sampler_truncated(const task_sampler *s);
+/* A row's mask as next-token targets (llama_loss_grad's form): targets[j] = tok[j+1] when
+ * mask[j+1] is set, else -1 (and -1 at j = T-1). */
+void task_targets(const int32_t *tok, const uint8_t *mask, int T, int *targets);
 /* Examples drawn so far from task k. */
 long task_sampler_count(const task_sampler *s, int k);
 

@@ -285,16 +285,20 @@ static void usage(FILE *f)
 	        "      --version        print the version\n");
 }
 
-static long num(const char *opt, const char *s, long lo, long hi)
+/* An integer in [lo, hi]; `arg` is the whole option argument for the message. */
+static long num_in(const char *opt, const char *arg, const char *s, long lo, long hi)
 {
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < lo || v > hi)
-		usage_err("%s '%s': want an integer from %ld to %ld", opt, s, lo, hi);
+		usage_err("%s '%s': want an integer from %ld to %ld", opt, arg, lo, hi);
 	return v;
 }
 
+static long num(const char *opt, const char *s, long lo, long hi) { return num_in(opt, s, s, lo, hi); }
+
+/* "N" (exactly N) or "LO-HI". */
 static void range_opt(const char *opt, const char *s, int lo, int hi, int *a, int *b)
 {
 	char buf[64];
@@ -304,8 +308,8 @@ static void range_opt(const char *opt, const char *s, int lo, int hi, int *a, in
 		return;
 	}
 	snprintf(buf, sizeof buf, "%.*s", (int)(dash - s), s);
-	*a = (int)num(opt, buf, lo, hi);
-	*b = (int)num(opt, dash + 1, lo, hi);
+	*a = (int)num_in(opt, s, buf, lo, hi);
+	*b = (int)num_in(opt, s, dash + 1, lo, hi);
 	if (*a > *b)
 		usage_err("%s '%s': LO is larger than HI", opt, s);
 }

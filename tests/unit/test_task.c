@@ -268,6 +268,9 @@ static void test_seq(void)
 		int32_t want[] = { 2, 'a', 'b', '=', 'c', 'd', '\n' };
 		uint8_t wm[] = { 0, 0, 0, 0, 1, 1, 1 };
 		CHECK(n == 7 && !memcmp(tok, want, sizeof want) && !memcmp(m, wm, sizeof wm), "generation sequence");
+		int tg[7], wt[] = { -1, -1, -1, 'c', 'd', '\n', -1 };
+		task_targets(tok, m, 7, tg);
+		CHECK(!memcmp(tg, wt, sizeof wt), "targets: the token after each position, where the mask is set");
 		task_free(t);
 	}
 	p = put("m.jsonl", "{\"prompt\":\"q\",\"choices\":[\"xx\",\"y\"],\"answer\":1}\n");
