@@ -1,0 +1,526 @@
+/* Unit tests of common/llama: config.json parsing and writing, the tensor table, and the forward
+ * pass against an independent naive implementation written here (double precision, plain loops,
+ * one sequence at a time, no cache), cached decoding against the full forward pass, batched
+ * against unbatched. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "llama.h"
+#include "t.h"
+
+/* --- config.json --- */
+
+static void test_config_spellings(void)
+{
+	struct llama_config c;
+	const char *old = "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
+		"\"vocab_size\":256,\"hidden_size\":64,\"intermediate_size\":172,"
+		"\"num_hidden_layers\":2,\"num_attention_heads\":4,\"rms_norm_eps\":1e-05,"
+		"\"rope_theta\":500000.0,\"torch_dtype\":\"bfloat16\",\"tie_word_embeddings\":true,"
+		"\"rope_scaling\":null,\"bos_token_id\":1,\"eos_token_id\":[2,3],\"head_dim\":null}";
+	CHECK(llama_config_parse(&c, old) == 0, "old spelling: %s", err_get());
+	CHECK(c.vocab == 256 && c.hidden == 64 && c.ff == 172 && c.layers == 2 && c.heads == 4,
+	      "sizes %d %d %d %d %d", c.vocab, c.hidden, c.ff, c.layers, c.heads);
+	CHECK(c.kv_heads == 4 && c.head_dim == 16, "derived kv_heads %d head_dim %d", c.kv_heads, c.head_dim);
+	CHECK(c.rms_eps == 1e-5 && c.rope_theta == 500000 && c.tie_embeddings == 1, "eps theta tie");
+	CHECK(strcmp(c.dtype, "bfloat16") == 0 && c.bos_id == 1 && c.eos_id == 2, "dtype %s bos eos", c.dtype);
+	CHECK(c.max_pos == 2048, "default max_pos %d", c.max_pos);
+
+	const char *new = "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\","
+		"\"vocab_size\":100,\"hidden_size\":48,\"intermediate_size\":96,"
+		"\"num_hidden_layers\":3,\"num_attention_heads\":6,\"num_key_value_heads\":2,"
+		"\"head_dim\":10,\"rope_parameters\":{\"rope_type\":\"default\",\"rope_theta\":1000000.0},"
+		"\"dtype\":\"float32\",\"max_position_embeddings\":4096,\"hidden_act\":\"silu\","
+		"\"attention_bias\":false,\"mlp_bias\":false}";
+	CHECK(llama_config_parse(&c, new) == 0, "new spelling: %s", err_get());
+	CHECK(c.kv_heads == 2 && c.head_dim == 10 && c.rope_theta == 1e6 && c.max_pos == 4096,
+	      "kv %d hd %d theta %g", c.kv_heads, c.head_dim, c.rope_theta);
+	CHECK(strcmp(c.dtype, "float32") == 0 && c.tie_embeddings == 0 && c.rms_eps == 1e-6,
+	      "dtype %s, untied, default eps %g", c.dtype, c.rms_eps);
+
+	const char *minimal = "{\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":8,"
+		"\"num_hidden_layers\":1,\"num_attention_heads\":2,\"rope_scaling\":{\"rope_type\":\"default\"}}";
+	CHECK(llama_config_parse(&c, minimal) == 0 && c.rope_theta == 10000 && c.dtype[0] == 0,
+	      "defaults: %s", err_get());
+}
+
+static void test_config_refused(void)
+{
+	const char *base = "\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":8,"
+	                   "\"num_hidden_layers\":1,\"num_attention_heads\":2";
+	static const struct { const char *extra, *msg; } bad[] = {
+		{ ",\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}", "rope_scaling: rope type \"linear\"" },
+		{ ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0}", "rope_scaling: rope type \"llama3\"" },
+		{ ",\"rope_scaling\":{\"factor\":8.0}", "rope_scaling: scaling factor" },
+		{ ",\"rope_parameters\":{\"rope_type\":\"yarn\",\"rope_theta\":1e4}", "rope_parameters: rope type \"yarn\"" },
+		{ ",\"rope_parameters\":{\"rope_theta\":\"big\"}", "rope_parameters: rope_theta: \"big\" is not a number" },
+		{ ",\"attention_bias\":true", "attention_bias: true is not supported" },
+		{ ",\"mlp_bias\":true", "mlp_bias: true is not supported" },
+		{ ",\"hidden_act\":\"gelu\"", "hidden_act: \"gelu\" is not supported" },
+		{ ",\"model_type\":\"qwen2\"", "model_type: \"qwen2\" is not supported" },
+		{ ",\"model_type\":\"mistral\"", "model_type: \"mistral\"" },
+		{ ",\"architectures\":[\"MistralForCausalLM\"]", "architectures: \"MistralForCausalLM\"" },
+		{ ",\"sliding_window\":4096", "sliding_window: " },
+		{ ",\"use_sliding_window\":true", "use_sliding_window: true" },
+		{ ",\"quantization_config\":{\"bits\":4}", "quantization_config: " },
+		{ ",\"num_key_value_heads\":3", "num_key_value_heads: 3 does not divide" },
+		{ ",\"head_dim\":3", "head_dim: 3 is odd" },
+		{ ",\"rms_norm_eps\":0", "rms_norm_eps: 0 is not a positive number" },
+		{ ",\"tie_word_embeddings\":1", "tie_word_embeddings: 1 is not true or false" },
+		{ ",\"max_position_embeddings\":2.5", "max_position_embeddings: 2.5 is not an integer" },
+	};
+	char buf[512];
+	struct llama_config c;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(buf, sizeof buf, "{%s%s}", base, bad[i].extra);
+		int rc = llama_config_parse(&c, buf);
+		CHECK(rc == -1 && strstr(err_get(), bad[i].msg), "%s: rc %d, %s", bad[i].extra, rc, err_get());
+	}
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":10}") == -1 && strstr(err_get(), "hidden_size: missing"),
+	      "missing: %s", err_get());
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":10,\"hidden_size\":30,\"intermediate_size\":8,"
+	                             "\"num_hidden_layers\":1,\"num_attention_heads\":4}") == -1 &&
+	      strstr(err_get(), "head_dim: absent, and hidden_size 30"), "underivable head_dim: %s", err_get());
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":0,\"hidden_size\":8,\"intermediate_size\":8,"
+	                             "\"num_hidden_layers\":1,\"num_attention_heads\":2}") == -1 &&
+	      strstr(err_get(), "vocab_size: 0"), "zero vocab: %s", err_get());
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":\"x\"}") == -1 && strstr(err_get(), "vocab_size:"),
+	      "string size: %s", err_get());
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":") == -1 && strstr(err_get(), "invalid JSON"),
+	      "broken JSON: %s", err_get());
+	CHECK(llama_config_parse(&c, "[1]") == -1 && strstr(err_get(), "not a JSON object"),
+	      "array: %s", err_get());
+}
+
+static void test_config_json_roundtrip(void)
+{
+	struct llama_config c, d;
+	llama_config_default(&c);
+	c.vocab = 256; c.hidden = 96; c.layers = 3; c.heads = 6; c.kv_heads = 3; c.ff = 200;
+	c.head_dim = 20; c.rope_theta = 123456.5; c.rms_eps = 1e-5; c.tie_embeddings = 1;
+	c.bos_id = 0; c.eos_id = 10; c.max_pos = 512;
+	strcpy(c.dtype, "bfloat16");
+	CHECK(llama_config_check(&c) == 0, "check: %s", err_get());
+	char *s = llama_config_json(&c);
+	CHECK(s && strstr(s, "\"LlamaForCausalLM\"") && strstr(s, "\"torch_dtype\": \"bfloat16\"") &&
+	      strstr(s, "\"rope_scaling\": null") && strstr(s, "\"hidden_act\": \"silu\"") &&
+	      s[strlen(s) - 1] == '\n', "json: %s", s);
+	CHECK(llama_config_parse(&d, s) == 0, "reparse: %s", err_get());
+	CHECK(memcmp(&c, &d, sizeof c) == 0, "round trip differs: %s", s);
+	free(s);
+}
+
+/* --- tensor table --- */
+
+static struct llama_config small_config(int tie, int kv_heads, int head_dim)
+{
+	struct llama_config c;
+	llama_config_default(&c);
+	c.vocab = 37; c.hidden = 32; c.layers = 2; c.heads = 4; c.kv_heads = kv_heads;
+	c.head_dim = head_dim; c.ff = 48; c.tie_embeddings = tie; c.rms_eps = 1e-5;
+	return c;
+}
+
+static void test_tensor_table(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = llama_new(&c);
+	CHECK(m && m->n_tensors == 2 + 9 * 2 + 1, "count %d", m ? m->n_tensors : -1);
+	if (!m)
+		return;
+	CHECK(strcmp(m->tensors[0].name, "model.embed_tokens.weight") == 0, "first %s", m->tensors[0].name);
+	CHECK(strcmp(m->tensors[m->n_tensors - 1].name, "lm_head.weight") == 0, "last");
+	size_t off = 0;
+	for (int i = 0; i < m->n_tensors; i++) {
+		CHECK(m->tensors[i].offset == off, "%s offset", m->tensors[i].name);
+		off += m->tensors[i].numel;
+	}
+	CHECK(off == m->n_params, "n_params %zu vs %zu", m->n_params, off);
+	const struct llama_tensor *t = llama_find(m, "model.layers.1.self_attn.k_proj.weight");
+	CHECK(t && t->ndim == 2 && t->shape[0] == 16 && t->shape[1] == 32 && t->layer == 1 &&
+	      t->kind == LLAMA_K, "k_proj shape (GQA: kv_heads·head_dim = 16)");
+	t = llama_find(m, "model.layers.0.post_attention_layernorm.weight");
+	CHECK(t && t->ndim == 1 && t->shape[0] == 32, "norm shape");
+	t = llama_find(m, "model.layers.1.mlp.down_proj.weight");
+	CHECK(t && t->shape[0] == 32 && t->shape[1] == 48, "down_proj [hidden, ff]");
+	const char *unknown[] = { "model.layers.2.mlp.up_proj.weight", "model.layers.01.mlp.up_proj.weight",
+	                          "model.layers.0.mlp.up_proj", "lm_head", "model.layers.0.self_attn.rotary_emb.inv_freq" };
+	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+		CHECK(!llama_find(m, unknown[i]) && strstr(err_get(), "unknown tensor"), "%s found", unknown[i]);
+
+	int64_t good[2] = { 48, 32 }, wrong[2] = { 32, 48 };
+	CHECK(llama_check_filled(m) == -1 && strstr(err_get(), "missing tensor model.embed_tokens.weight"),
+	      "nothing filled: %s", err_get());
+	CHECK(!llama_param_fill(m, "model.layers.0.mlp.gate_proj.weight", 2, wrong) &&
+	      strstr(err_get(), "shape [32, 48], config wants [48, 32]"), "wrong shape: %s", err_get());
+	CHECK(!llama_param_fill(m, "model.layers.0.mlp.gate_proj.weight", 1, good) &&
+	      strstr(err_get(), "shape [48]"), "wrong rank: %s", err_get());
+	float *p = llama_param_fill(m, "model.layers.0.mlp.gate_proj.weight", 2, good);
+	size_t n = 0;
+	CHECK(p && p == llama_param(m, "model.layers.0.mlp.gate_proj.weight", &n) && n == 48 * 32, "fill");
+	CHECK(!llama_param_fill(m, "model.layers.0.mlp.gate_proj.weight", 2, good) &&
+	      strstr(err_get(), "given twice"), "twice: %s", err_get());
+	for (int i = 0; i < m->n_tensors; i++)
+		if (strcmp(m->tensors[i].name, "model.norm.weight") != 0)
+			llama_param_fill(m, m->tensors[i].name, m->tensors[i].ndim, m->tensors[i].shape);
+	CHECK(llama_check_filled(m) == -1 && strstr(err_get(), "missing tensor model.norm.weight"),
+	      "one missing: %s", err_get());
+	llama_free(m);
+
+	c = small_config(1, 4, 12);
+	m = llama_new(&c);
+	CHECK(m && m->n_tensors == 2 + 9 * 2 && !llama_find(m, "lm_head.weight"), "tied: no lm_head");
+	t = m ? llama_find(m, "model.layers.0.self_attn.o_proj.weight") : NULL;
+	CHECK(t && t->shape[0] == 32 && t->shape[1] == 48, "o_proj [hidden, heads·head_dim]");
+	llama_free(m);
+}
+
+/* --- the naive reference: one sequence, double precision, looked up by name --- */
+
+static const float *P(struct llama_model *m, const char *fmt, ...)
+{
+	char name[96];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	const float *p = llama_param(m, name, NULL);
+	if (!p) {
+		printf("# reference: %s\n", err_get());
+		exit(1);
+	}
+	return p;
+}
+
+/* out[o] = Σ_i W[o][i] · x[i] for W (out, in) row-major. */
+static void ref_linear(double *out, const float *W, const double *x, int nout, int nin)
+{
+	for (int o = 0; o < nout; o++) {
+		double s = 0;
+		for (int i = 0; i < nin; i++)
+			s += (double)W[(size_t)o * nin + i] * x[i];
+		out[o] = s;
+	}
+}
+
+static void ref_rmsnorm(double *y, const double *x, const float *w, int C, double eps)
+{
+	double ss = 0;
+	for (int i = 0; i < C; i++)
+		ss += x[i] * x[i];
+	double r = 1 / sqrt(ss / C + eps);
+	for (int i = 0; i < C; i++)
+		y[i] = x[i] * r * w[i];
+}
+
+/* Hugging Face rotate_half: out = x·cos + rotate_half(x)·sin, rotate_half(x) = [−x2, x1]. */
+static void ref_rope(double *x, int D, int pos, double theta)
+{
+	for (int j = 0; j < D / 2; j++) {
+		double ang = pos * pow(theta, -2.0 * j / D), x1 = x[j], x2 = x[j + D / 2];
+		x[j] = x1 * cos(ang) - x2 * sin(ang);
+		x[j + D / 2] = x2 * cos(ang) + x1 * sin(ang);
+	}
+}
+
+/* logits (T, vocab) of one sequence. */
+static void ref_logits(struct llama_model *m, const int *tok, int T, double *logits)
+{
+	const struct llama_config *c = &m->cfg;
+	int C = c->hidden, H = c->heads, KH = c->kv_heads, D = c->head_dim, F = c->ff, V = c->vocab;
+	double *x = calloc((size_t)T * C, sizeof *x), *a = malloc(C * sizeof *a);
+	double *q = malloc((size_t)T * H * D * sizeof *q), *k = malloc((size_t)T * KH * D * sizeof *k);
+	double *v = malloc((size_t)T * KH * D * sizeof *v), *y = malloc(H * D * sizeof *y);
+	double *o = malloc(C * sizeof *o), *g = malloc(F * sizeof *g), *u = malloc(F * sizeof *u);
+	double *sc = malloc(T * sizeof *sc);
+	const float *E = P(m, "model.embed_tokens.weight");
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < C; i++)
+			x[t * C + i] = E[(size_t)tok[t] * C + i];
+	for (int l = 0; l < c->layers; l++) {
+		for (int t = 0; t < T; t++) {
+			ref_rmsnorm(a, x + t * C, P(m, "model.layers.%d.input_layernorm.weight", l), C, c->rms_eps);
+			ref_linear(q + t * H * D, P(m, "model.layers.%d.self_attn.q_proj.weight", l), a, H * D, C);
+			ref_linear(k + t * KH * D, P(m, "model.layers.%d.self_attn.k_proj.weight", l), a, KH * D, C);
+			ref_linear(v + t * KH * D, P(m, "model.layers.%d.self_attn.v_proj.weight", l), a, KH * D, C);
+			for (int h = 0; h < H; h++)
+				ref_rope(q + (t * H + h) * D, D, t, c->rope_theta);
+			for (int h = 0; h < KH; h++)
+				ref_rope(k + (t * KH + h) * D, D, t, c->rope_theta);
+		}
+		for (int t = 0; t < T; t++) {
+			for (int h = 0; h < H; h++) {
+				int kh = h / (H / KH);   /* repeat_kv: query head h reads kv head h / n_rep */
+				double mx = -INFINITY, sum = 0;
+				for (int s = 0; s <= t; s++) {
+					double d = 0;
+					for (int j = 0; j < D; j++)
+						d += q[(t * H + h) * D + j] * k[(s * KH + kh) * D + j];
+					sc[s] = d / sqrt(D);
+					mx = fmax(mx, sc[s]);
+				}
+				for (int s = 0; s <= t; s++)
+					sum += sc[s] = exp(sc[s] - mx);
+				for (int j = 0; j < D; j++) {
+					double acc = 0;
+					for (int s = 0; s <= t; s++)
+						acc += sc[s] / sum * v[(s * KH + kh) * D + j];
+					y[h * D + j] = acc;
+				}
+			}
+			ref_linear(o, P(m, "model.layers.%d.self_attn.o_proj.weight", l), y, C, H * D);
+			for (int i = 0; i < C; i++)
+				x[t * C + i] += o[i];
+			ref_rmsnorm(a, x + t * C, P(m, "model.layers.%d.post_attention_layernorm.weight", l), C, c->rms_eps);
+			ref_linear(g, P(m, "model.layers.%d.mlp.gate_proj.weight", l), a, F, C);
+			ref_linear(u, P(m, "model.layers.%d.mlp.up_proj.weight", l), a, F, C);
+			for (int i = 0; i < F; i++)
+				g[i] = g[i] / (1 + exp(-g[i])) * u[i];
+			ref_linear(o, P(m, "model.layers.%d.mlp.down_proj.weight", l), g, C, F);
+			for (int i = 0; i < C; i++)
+				x[t * C + i] += o[i];
+		}
+	}
+	const float *head = c->tie_embeddings ? E : P(m, "lm_head.weight");
+	for (int t = 0; t < T; t++) {
+		ref_rmsnorm(a, x + t * C, P(m, "model.norm.weight"), C, c->rms_eps);
+		ref_linear(logits + (size_t)t * V, head, a, V, C);
+	}
+	free(x); free(a); free(q); free(k); free(v); free(y); free(o); free(g); free(u); free(sc);
+}
+
+/* A model whose weights make attention and norms matter: std 0.3, norms around 1. */
+static struct llama_model *random_model(struct llama_config c, uint64_t seed)
+{
+	struct llama_model *m = llama_new(&c);
+	if (!m)
+		return NULL;
+	llama_init(m, seed, 0.3);
+	for (int i = 0; i < m->n_tensors; i++)
+		if (m->tensors[i].ndim == 1)
+			for (size_t j = 0; j < m->tensors[i].numel; j++)
+				m->params[m->tensors[i].offset + j] = 1 + 0.5f * sinf((float)(3 * j + i));
+	return m;
+}
+
+static void random_tokens(int *tok, int n, int vocab, unsigned seed)
+{
+	for (int i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		tok[i] = (int)((seed >> 16) % (unsigned)vocab);
+	}
+}
+
+/* max |a − b| / max |b| over n values. */
+static double rel_err(const float *a, const double *b, size_t n)
+{
+	double num = 0, den = 0;
+	for (size_t i = 0; i < n; i++) {
+		num = fmax(num, fabs(a[i] - b[i]));
+		den = fmax(den, fabs(b[i]));
+	}
+	return num / (den > 0 ? den : 1);
+}
+
+static void check_against_reference(struct llama_config c, const char *what)
+{
+	struct llama_model *m = random_model(c, 7);
+	CHECK(m, "%s: %s", what, err_get());
+	if (!m)
+		return;
+	int lens[3] = { 9, 1, 17 }, tok[27];
+	random_tokens(tok, 27, c.vocab, 3);
+	int V = c.vocab;
+	float *logits = malloc(27 * V * sizeof *logits), *logp = malloc(27 * sizeof *logp);
+	double *ref = malloc(27 * V * sizeof *ref);
+	CHECK(llama_forward(m, 3, lens, tok, logits) == 0, "%s: forward: %s", what, err_get());
+	CHECK(llama_logprobs(m, 3, lens, tok, logp) == 0, "%s: logprobs: %s", what, err_get());
+	for (int s = 0, off = 0; s < 3; off += lens[s++]) {
+		ref_logits(m, tok + off, lens[s], ref);
+		double e = rel_err(logits + (size_t)off * V, ref, (size_t)lens[s] * V), spread = 0;
+		CHECK(e < 1e-4, "%s: sequence %d: relative error %g", what, s, e);
+		for (int i = 1; i < lens[s] * V; i++)
+			spread = fmax(spread, fabs(ref[i] - ref[0]));
+		CHECK(spread > 0.5, "%s: logits do not depend on the input (spread %g)", what, spread);
+		CHECK(logp[off] == 0, "%s: first token has log-prob %g", what, logp[off]);
+		for (int t = 1; t < lens[s]; t++) {
+			const double *z = ref + (size_t)(t - 1) * V;
+			double mx = z[0], sum = 0;
+			for (int j = 1; j < V; j++)
+				mx = fmax(mx, z[j]);
+			for (int j = 0; j < V; j++)
+				sum += exp(z[j] - mx);
+			double want = z[tok[off + t]] - mx - log(sum);
+			CHECK(fabs(logp[off + t] - want) < 1e-4 * (1 + fabs(want)),
+			      "%s: seq %d pos %d: log-prob %g, reference %g", what, s, t, logp[off + t], want);
+		}
+	}
+	free(logits); free(logp); free(ref);
+	llama_free(m);
+}
+
+static void test_forward_reference(void)
+{
+	check_against_reference(small_config(0, 2, 0), "GQA untied");
+	check_against_reference(small_config(1, 4, 0), "MHA tied");
+	check_against_reference(small_config(0, 1, 12), "MQA, head_dim 12 ≠ hidden/heads");
+	struct llama_config c = small_config(0, 2, 0);
+	c.rope_theta = 500000;
+	c.layers = 3;
+	check_against_reference(c, "theta 5e5, 3 layers");
+}
+
+/* Batched (packed, different lengths) equals each sequence alone. */
+static void test_batched_equals_unbatched(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = random_model(c, 11);
+	int lens[4] = { 5, 12, 1, 8 }, tok[26], V = c.vocab;
+	random_tokens(tok, 26, V, 9);
+	float *all = malloc(26 * V * sizeof *all), *one = malloc(26 * V * sizeof *one);
+	float lp_all[26], lp_one[26];
+	CHECK(llama_forward(m, 4, lens, tok, all) == 0 && llama_logprobs(m, 4, lens, tok, lp_all) == 0,
+	      "batch: %s", err_get());
+	double worst = 0, scale = 0;
+	for (int s = 0, off = 0; s < 4; off += lens[s++]) {
+		CHECK(llama_forward(m, 1, &lens[s], tok + off, one) == 0, "one: %s", err_get());
+		CHECK(llama_logprobs(m, 1, &lens[s], tok + off, lp_one) == 0, "one: %s", err_get());
+		for (int i = 0; i < lens[s] * V; i++) {
+			worst = fmax(worst, fabs(one[i] - all[(size_t)off * V + i]));
+			scale = fmax(scale, fabs(one[i]));
+		}
+		for (int i = 0; i < lens[s]; i++)
+			worst = fmax(worst, fabs(lp_one[i] - lp_all[off + i]));
+	}
+	CHECK(worst <= 1e-5 * scale, "batched vs unbatched: max difference %g (scale %g)", worst, scale);
+	free(all); free(one);
+	llama_free(m);
+}
+
+/* Prefill + one token at a time through the cache gives the full forward pass's logits, for
+ * several slots at once with different prompt lengths, slots given out of order. */
+static void test_cache_equals_full(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = random_model(c, 5);
+	const int V = c.vocab, NS = 3, STEPS = 6;
+	int plen[3] = { 4, 1, 7 }, slots[3] = { 2, 0, 1 }, seq[3][16];
+	for (int s = 0; s < NS; s++)
+		random_tokens(seq[s], 16, V, 100 + s);
+	struct llama_cache *kc = llama_cache_new(m, 3, 16);
+	CHECK(kc != NULL, "cache: %s", err_get());
+	float *lg = malloc(NS * V * sizeof *lg), *full = malloc(16 * V * sizeof *full);
+	int packed[16 * 3], lens[3], n = 0;
+	for (int s = 0; s < NS; s++) {
+		memcpy(packed + n, seq[s], plen[s] * sizeof(int));
+		n += lens[s] = plen[s];
+	}
+	double worst = 0;
+	for (int step = 0; step <= STEPS; step++) {
+		CHECK(llama_step(m, kc, NS, slots, lens, packed, lg) == 0, "step %d: %s", step, err_get());
+		for (int s = 0; s < NS; s++) {
+			int len = plen[s] + step;
+			CHECK(llama_cache_len(kc, slots[s]) == len, "cache len %d", llama_cache_len(kc, slots[s]));
+			llama_forward(m, 1, &len, seq[s], full);
+			for (int j = 0; j < V; j++)
+				worst = fmax(worst, fabs(lg[s * V + j] - full[(size_t)(len - 1) * V + j]) /
+				                    (1 + fabs(full[(size_t)(len - 1) * V + j])));
+			packed[s] = seq[s][len];
+			lens[s] = 1;
+		}
+	}
+	CHECK(worst < 1e-5, "cached vs full logits: %g", worst);
+
+	/* Refusals change nothing. */
+	int one = 1, tok = 3, big = 20, s0 = 0, twice[2] = { 1, 1 }, ones[2] = { 1, 1 }, t2[2] = { 1, 2 };
+	int before = llama_cache_len(kc, 0);
+	CHECK(llama_step(m, kc, 1, &s0, &big, seq[0], lg) == -1 && strstr(err_get(), "exceed"),
+	      "overflow: %s", err_get());
+	CHECK(llama_step(m, kc, 2, twice, ones, t2, lg) == -1 && strstr(err_get(), "given twice"),
+	      "slot twice: %s", err_get());
+	tok = V;
+	CHECK(llama_step(m, kc, 1, &s0, &one, &tok, lg) == -1 && strstr(err_get(), "outside the vocabulary"),
+	      "token id: %s", err_get());
+	CHECK(llama_cache_len(kc, 0) == before, "refusals kept the cache");
+	llama_cache_clear(kc, 0);
+	CHECK(llama_cache_len(kc, 0) == 0, "cleared");
+	free(lg); free(full);
+	llama_cache_free(kc);
+	llama_free(m);
+}
+
+/* Greedy generation with the cache picks the same tokens as recomputing every prefix. */
+static void test_greedy_generation(void)
+{
+	struct llama_config c = small_config(1, 2, 0);
+	struct llama_model *m = random_model(c, 21);
+	const int V = c.vocab, NEW = 10;
+	int prompt[5] = { 1, 5, 9, 2, 30 }, a[16], b[16], len = 5, slot = 0, one = 1;
+	float *lg = malloc(16 * V * sizeof *lg);
+	struct llama_cache *kc = llama_cache_new(m, 1, 16);
+	memcpy(a, prompt, sizeof prompt);
+	memcpy(b, prompt, sizeof prompt);
+	CHECK(llama_step(m, kc, 1, &slot, &len, prompt, lg) == 0, "prefill: %s", err_get());
+	for (int t = 0; t < NEW; t++) {
+		int best = 0;
+		for (int j = 1; j < V; j++)
+			if (lg[j] > lg[best])
+				best = j;
+		a[len + t] = best;
+		if (t + 1 < NEW)
+			llama_step(m, kc, 1, &slot, &one, &a[len + t], lg);
+	}
+	for (int t = 0; t < NEW; t++) {
+		int n = len + t, best = 0;
+		llama_forward(m, 1, &n, b, lg);
+		const float *z = lg + (size_t)(n - 1) * V;
+		for (int j = 1; j < V; j++)
+			if (z[j] > z[best])
+				best = j;
+		b[n] = best;
+	}
+	CHECK(memcmp(a, b, (len + NEW) * sizeof(int)) == 0, "greedy tokens differ");
+	int distinct = 0;
+	for (int t = len; t < len + NEW; t++)
+		distinct += a[t] != a[len];
+	CHECK(distinct > 0, "generation is one repeated token");
+	free(lg);
+	llama_cache_free(kc);
+	llama_free(m);
+}
+
+static void test_bad_input(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = random_model(c, 1);
+	float out[2 * 37];
+	int tok[2] = { 3, 37 }, lens[1] = { 2 }, zero = 0;
+	CHECK(llama_forward(m, 1, lens, tok, out) == -1 && strstr(err_get(), "token id 37 outside"),
+	      "token: %s", err_get());
+	tok[1] = -1;
+	CHECK(llama_logprobs(m, 1, lens, tok, out) == -1 && strstr(err_get(), "token id -1"), "negative token");
+	CHECK(llama_forward(m, 1, &zero, tok, out) == -1 && strstr(err_get(), "length 0"), "empty sequence");
+	CHECK(llama_forward(m, 0, lens, tok, out) == -1 && strstr(err_get(), "empty batch"), "empty batch");
+	c.heads = 3;
+	c.head_dim = 8;
+	CHECK(!llama_new(&c) && strstr(err_get(), "num_key_value_heads"), "bad config: %s", err_get());
+	llama_free(m);
+}
+
+int main(void)
+{
+	llama_set_threads(1);
+	T_RUN(test_config_spellings);
+	T_RUN(test_config_refused);
+	T_RUN(test_config_json_roundtrip);
+	T_RUN(test_tensor_table);
+	T_RUN(test_forward_reference);
+	T_RUN(test_batched_equals_unbatched);
+	T_RUN(test_cache_equals_full);
+	T_RUN(test_greedy_generation);
+	T_RUN(test_bad_input);
+	return t_done();
+}
