@@ -129,15 +129,15 @@ static const struct skill {
 	const char *name;
 	int kind;
 	genfn *fn;
-	const char *help;
+	const char *help, *opts;   /* the format; the options that set its difficulty */
 } skills[] = {
-	{ "add", TASK_GEN, gen_add, "\"12+345=\" -> \"357\\n\": addition (--digits)" },
-	{ "rev", TASK_GEN, gen_rev, "\"rev:abc=\" -> \"cba\\n\": reversal (--len, --letters)" },
-	{ "sort", TASK_GEN, gen_sort, "\"sort:cab=\" -> \"abc\\n\": sorting letters (--len, --letters)" },
-	{ "copy", TASK_GEN, gen_copy, "\"copy:abc=\" -> \"abc\\n\": copying (--len, --letters)" },
-	{ "count", TASK_GEN, gen_count, "\"count:a:abca=\" -> \"2\\n\": counting a letter (--len, --letters)" },
-	{ "cmp", TASK_MC, gen_cmp, "\"cmp:12,9=\" choices \"<\\n\" \"=\\n\" \">\\n\": comparison, multiple choice (--digits)" },
-	{ "seq", TASK_TEXT, gen_seq, "\"seq:4,7,10,13\\n\": arithmetic sequences, text (--digits, --terms)" },
+	{ "add", TASK_GEN, gen_add, "\"12+345=\" -> \"357\\n\": addition", "--digits" },
+	{ "rev", TASK_GEN, gen_rev, "\"rev:abc=\" -> \"cba\\n\": reversal", "--len, --letters" },
+	{ "sort", TASK_GEN, gen_sort, "\"sort:cab=\" -> \"abc\\n\": sorting letters", "--len, --letters" },
+	{ "copy", TASK_GEN, gen_copy, "\"copy:abc=\" -> \"abc\\n\": copying", "--len, --letters" },
+	{ "count", TASK_GEN, gen_count, "\"count:a:abca=\" -> \"2\\n\": counting a letter", "--len, --letters" },
+	{ "cmp", TASK_MC, gen_cmp, "\"cmp:12,9=\" choices \"<\\n\" \"=\\n\" \">\\n\": comparison, multiple choice", "--digits" },
+	{ "seq", TASK_TEXT, gen_seq, "\"seq:4,7,10,13\\n\": arithmetic sequences, text", "--digits, --terms" },
 };
 #define NSKILLS (int)(sizeof skills / sizeof skills[0])
 
@@ -209,7 +209,7 @@ static void gen_split(const struct skill *sk, int split, long n, uint64_t seed, 
 		if (!set_add(seen, sk->kind == TASK_TEXT ? g.text : g.prompt)) {
 			if (++miss > 100000)
 				die("%s: found only %ld distinct examples for the %s split after 100000 repeats in a row: "
-				    "ask for fewer examples or widen --digits/--len/--letters", sk->name, i, split_name[split]);
+				    "ask for fewer examples or widen %s", sk->name, i, split_name[split], sk->opts);
 			continue;
 		}
 		miss = 0;
@@ -380,7 +380,8 @@ int main(int argc, char **argv)
 	}
 	if (list) {
 		for (int i = 0; i < NSKILLS; i++)
-			printf("%-6s %-16s %s\n", skills[i].name, task_kind_name(skills[i].kind), skills[i].help);
+			printf("%-6s %-16s %s (%s)\n", skills[i].name, task_kind_name(skills[i].kind), skills[i].help,
+			       skills[i].opts);
 		return 0;
 	}
 	if (check) {
