@@ -86,6 +86,19 @@ static ssize_t src_read_min(struct src *s, void *buf, size_t n, size_t min)
 {
 	size_t got = 0;
 	while (got < min) {
+		/* Plain input and nothing buffered: read straight into the caller's buffer. */
+		if (!s->z && s->in_pos == s->in_len && !s->eof && n - got >= SRC_IN) {
+			ssize_t r;
+			do
+				r = read(s->fd, (uint8_t *)buf + got, n - got);
+			while (r < 0 && errno == EINTR);
+			if (r < 0)
+				return err_set("%s: read error:", s->name);
+			if (r == 0)
+				s->eof = 1;
+			got += (size_t)r;
+			continue;
+		}
 		if (src_fill_in(s) < 0)
 			return -1;
 		if (s->in_pos == s->in_len && s->eof) {
