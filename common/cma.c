@@ -1,0 +1,1344 @@
+/* cma.c — see cma.h. The algorithm follows the tutorial's summary table (Hansen 2016, Appendix A
+ * with the active update of its section on negative weights); variable names follow its notation:
+ * y = B D z is a sample before scaling by sigma, x = m + sigma y. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cma.h"
+#include "err.h"
+#include "rec.h"
+#include "tmp.h"
+
+/* LAPACK (bundled with OpenBLAS; no lapacke.h on this system). The trailing size_t arguments are
+ * the hidden lengths gfortran passes for CHARACTER arguments. */
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+                   double *w, double *work, const int *lwork, int *info, size_t, size_t);
+
+static const char *const stop_reasons[] = {
+	"maxevals", "ftarget", "tolfun", "tolx", "condition", "noeffectaxis", "noeffectcoord",
+	"flatfitness", "eigenfailure",
+};
+#define NSTOP (int)(sizeof stop_reasons / sizeof stop_reasons[0])
+
+/* ---- random numbers ---------------------------------------------------------------------- */
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t cma_rng_next(uint64_t s[4])
+{
+	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+void cma_rng_seed(uint64_t s[4], uint64_t seed)
+{
+	for (int i = 0; i < 4; i++) {   /* splitmix64: never gives the all-zero state */
+		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		s[i] = z ^ (z >> 31);
+	}
+}
+
+double cma_rng_uniform(uint64_t s[4]) { return (double)(cma_rng_next(s) >> 11) * 0x1p-53; }
+
+double cma_rng_normal(uint64_t s[4])
+{
+	/* One normal per two uniforms: no cached spare, so the state stays four words. */
+	double u1 = 1.0 - cma_rng_uniform(s), u2 = cma_rng_uniform(s);
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* ---- maps --------------------------------------------------------------------------------- */
+
+static const char *const map_names[] = { "simplex", "softmax", "box", "none" };
+
+int cma_map_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, map_names[i]))
+			return i;
+	return -1;
+}
+
+const char *cma_map_name(enum cma_map m) { return map_names[m]; }
+
+/* Lower bound 0 and upper bound 1 with pycma's widths of the quadratic zones,
+ * al = min(1/2, (1+|lb|)/20) and au = min(1/2, (1+|ub|)/20). */
+#define BOX_AL 0.05
+#define BOX_AU 0.1
+
+double cma_box_transform(double x)
+{
+	const double lo = -BOX_AL, L = 1.0 + BOX_AL + BOX_AU;   /* reflect into [lo, lo + L] */
+	if (!isfinite(x))
+		return 0.5;
+	if (x < lo || x > lo + L) {
+		double y = x - lo;
+		y -= 2 * L * floor(y / (2 * L));   /* period 2L: y in [0, 2L) */
+		if (y > L)
+			y = 2 * L - y;
+		x = lo + y;
+	}
+	if (x < BOX_AL)
+		return (x + BOX_AL) * (x + BOX_AL) / (4 * BOX_AL);
+	if (x > 1.0 - BOX_AU)
+		return 1.0 - (x - 1.0 - BOX_AU) * (x - 1.0 - BOX_AU) / (4 * BOX_AU);
+	return x;
+}
+
+void cma_map_weights(enum cma_map m, int n, const double *x, double *w)
+{
+	double s = 0;
+	switch (m) {
+	case CMA_MAP_SIMPLEX:
+	case CMA_MAP_BOX:
+		for (int i = 0; i < n; i++)
+			s += w[i] = m == CMA_MAP_BOX ? cma_box_transform(x[i]) : fabs(x[i]);
+		for (int i = 0; i < n; i++)
+			w[i] = s > 0 && isfinite(s) ? w[i] / s : 1.0 / n;
+		break;
+	case CMA_MAP_SOFTMAX: {
+		double mx = x[0];
+		for (int i = 1; i < n; i++)
+			if (x[i] > mx)
+				mx = x[i];
+		for (int i = 0; i < n; i++)
+			s += w[i] = exp(x[i] - mx);
+		for (int i = 0; i < n; i++)
+			w[i] /= s;
+		break;
+	}
+	case CMA_MAP_NONE:
+		memcpy(w, x, n * sizeof *w);
+		break;
+	}
+}
+
+double cma_uniform_x0(enum cma_map m, int n)
+{
+	switch (m) {
+	case CMA_MAP_SOFTMAX: return 0.0;
+	case CMA_MAP_BOX: return 0.5;
+	case CMA_MAP_NONE: return 1.0 / n;
+	default: return 1.0;
+	}
+}
+
+double cma_default_sigma(enum cma_map m, int n)
+{
+	switch (m) {
+	case CMA_MAP_BOX: return 0.15;
+	case CMA_MAP_NONE: return 0.3 / n;
+	default: return 0.3;
+	}
+}
+
+int cma_default_popsize(int n) { return 4 + (int)floor(3 * log((double)n)); }
+
+/* ---- linear algebra ----------------------------------------------------------------------- */
+
+int cma_eigen(int n, const double *C, double *B, double *ev)
+{
+	int info = 0, lwork = -1;
+	double q = 0;
+	double *a = malloc((size_t)n * n * sizeof *a);
+	if (!a)
+		return err_oom();
+	memcpy(a, C, (size_t)n * n * sizeof *a);   /* symmetric: row- and column-major alike */
+	dsyev_("V", "U", &n, a, &n, ev, &q, &lwork, &info, 1, 1);
+	lwork = info == 0 && q >= 1 ? (int)q : 3 * n;
+	double *work = malloc((size_t)lwork * sizeof *work);
+	if (!work) {
+		free(a);
+		return err_oom();
+	}
+	dsyev_("V", "U", &n, a, &n, ev, work, &lwork, &info, 1, 1);
+	free(work);
+	if (info != 0) {
+		free(a);
+		return err_set("eigendecomposition failed (dsyev info %d)", info);
+	}
+	for (int i = 0; i < n; i++)        /* column-major eigenvectors → B[i][j] = v_j[i] */
+		for (int j = 0; j < n; j++)
+			B[i * n + j] = a[i + (size_t)j * n];
+	free(a);
+	return 0;
+}
+
+static int update_eigen(cma *c)
+{
+	int n = c->n;
+	double *ev = malloc(n * sizeof *ev), *Bn = malloc((size_t)n * n * sizeof *Bn);
+	int rc = -1;
+	if (!ev || !Bn) {
+		err_oom();
+		goto out;
+	}
+	for (int i = 0; i < n * n; i++)
+		if (!isfinite(c->C[i])) {
+			err_set("covariance matrix is not finite");
+			goto out;
+		}
+	if (cma_eigen(n, c->C, Bn, ev) < 0)
+		goto out;
+	memcpy(c->B, Bn, (size_t)n * n * sizeof *Bn);
+	for (int i = 0; i < n; i++)
+		c->D[i] = ev[i] > 0 ? sqrt(ev[i]) : 0.0;   /* a zero stops the run: "condition" */
+	rc = 0;
+out:
+	free(ev);
+	free(Bn);
+	return rc;
+}
+
+/* ---- construction ------------------------------------------------------------------------- */
+
+static int hist_len(const cma *c) { return 10 + (int)ceil(30.0 * c->n / c->lambda); }
+
+/* The tutorial's default strategy parameters for population lambda. */
+static int set_strategy(cma *c, int lambda)
+{
+	int n = c->n;
+	double *w = realloc(c->w, lambda * sizeof *w);
+	if (!w)
+		return err_oom();
+	c->w = w;
+	double *z = realloc(c->z, (size_t)lambda * n * sizeof *z);
+	if (!z)
+		return err_oom();
+	c->z = z;
+	c->lambda = lambda;
+	double *h = realloc(c->hist, hist_len(c) * sizeof *h);
+	if (!h)
+		return err_oom();
+	c->hist = h;
+	c->nhist = 0;
+	c->mu = lambda / 2;
+
+	double sp = 0, sp2 = 0, sn = 0, sn2 = 0;
+	for (int i = 0; i < lambda; i++) {
+		w[i] = log((lambda + 1) / 2.0) - log(i + 1.0);
+		if (i < c->mu) {
+			sp += w[i];
+			sp2 += w[i] * w[i];
+		} else {
+			sn += w[i];
+			sn2 += w[i] * w[i];
+		}
+	}
+	double mueff = sp * sp / sp2, mueffneg = sn2 > 0 ? sn * sn / sn2 : 0;
+	c->mueff = mueff;
+	c->cc = (4 + mueff / n) / (n + 4 + 2 * mueff / n);
+	c->cs = (mueff + 2) / (n + mueff + 5);
+	c->c1 = 2 / ((n + 1.3) * (n + 1.3) + mueff);
+	c->cmu = fmin(1 - c->c1, 2 * (mueff - 2 + 1 / mueff) / ((n + 2.0) * (n + 2.0) + mueff));
+	c->damps = 1 + 2 * fmax(0, sqrt((mueff - 1) / (n + 1)) - 1) + c->cs;
+	c->chin = sqrt((double)n) * (1 - 1 / (4.0 * n) + 1 / (21.0 * n * n));
+	/* Negative weights sum to -min(alpha_mu, alpha_mueff, alpha_posdef) (tutorial eq. 50-53). */
+	double amu = c->cmu > 0 ? 1 + c->c1 / c->cmu : INFINITY;
+	double amueff = 1 + 2 * mueffneg / (mueff + 2);
+	double aposdef = c->cmu > 0 ? (1 - c->c1 - c->cmu) / (n * c->cmu) : INFINITY;
+	double amin = fmin(amu, fmin(amueff, aposdef));
+	for (int i = 0; i < lambda; i++)
+		w[i] = i < c->mu ? w[i] / sp : (sn < 0 ? w[i] * amin / -sn : 0);
+	return 0;
+}
+
+/* Mean x0, step sigma0, C = I, paths zero: the start of a run and of every restart. */
+static void start_run(cma *c)
+{
+	int n = c->n;
+	memcpy(c->mean, c->x0, n * sizeof *c->mean);
+	c->sigma = c->sigma0;
+	memset(c->ps, 0, n * sizeof *c->ps);
+	memset(c->pc, 0, n * sizeof *c->pc);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			c->C[i * n + j] = c->B[i * n + j] = i == j;
+	for (int i = 0; i < n; i++)
+		c->D[i] = 1;
+	c->gen_local = 0;
+	c->eigen_evals = c->evals;
+	c->nhist = 0;
+	c->flat = 0;
+	c->pending = 0;
+}
+
+static cma *cma_alloc(int n)
+{
+	cma *c = calloc(1, sizeof *c);
+	if (!c) {
+		err_oom();
+		return NULL;
+	}
+	c->n = n;
+	c->x0 = malloc(n * sizeof(double));
+	c->mean = malloc(n * sizeof(double));
+	c->ps = malloc(n * sizeof(double));
+	c->pc = malloc(n * sizeof(double));
+	c->D = malloc(n * sizeof(double));
+	c->best_x = malloc(n * sizeof(double));
+	c->C = malloc((size_t)n * n * sizeof(double));
+	c->B = malloc((size_t)n * n * sizeof(double));
+	if (!c->x0 || !c->mean || !c->ps || !c->pc || !c->D || !c->best_x || !c->C || !c->B) {
+		cma_free(c);
+		err_oom();
+		return NULL;
+	}
+	c->ftarget = NAN;
+	return c;
+}
+
+void cma_free(cma *c)
+{
+	if (!c)
+		return;
+	if (c->names)
+		for (int i = 0; i < c->n; i++)
+			free(c->names[i]);
+	free(c->names);
+	free(c->x0);
+	free(c->w);
+	free(c->mean);
+	free(c->ps);
+	free(c->pc);
+	free(c->C);
+	free(c->B);
+	free(c->D);
+	free(c->hist);
+	free(c->z);
+	free(c->best_x);
+	free(c);
+}
+
+static int set_names(cma *c, char *const *names)
+{
+	if (!names)
+		return 0;
+	if (!(c->names = calloc(c->n, sizeof *c->names)))
+		return err_oom();
+	for (int i = 0; i < c->n; i++) {
+		if (!names[i] || !names[i][0])
+			return err_set("name %d is empty", i + 1);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(names[i], names[j]))
+				return err_set("name \"%s\" given twice", names[i]);
+		if (!(c->names[i] = strdup(names[i])))
+			return err_oom();
+	}
+	return 0;
+}
+
+void cma_opts_init(cma_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->method = CMA_CMAES;
+	o->map = CMA_MAP_SIMPLEX;
+	o->seed = 1;
+	o->ftarget = NAN;
+	o->tolfun = -1;
+	o->tolx = -1;
+	o->tolflat = -1;
+}
+
+cma *cma_new(const cma_opts *o)
+{
+	int n = o->dim;
+	if (n < 1 || n > CMA_MAX_DIM) {
+		err_set("dimension %d out of range 1..%d", n, CMA_MAX_DIM);
+		return NULL;
+	}
+	if (o->method == CMA_RANDOM && o->map != CMA_MAP_SIMPLEX) {
+		err_set("--method random samples the simplex: its map is simplex");
+		return NULL;
+	}
+	if (o->popsize != 0 && (o->popsize < 2 || o->popsize > 1000000)) {
+		err_set("population size %d out of range 2..1000000", o->popsize);
+		return NULL;
+	}
+	if (o->sigma > 0 && !isfinite(o->sigma)) {
+		err_set("sigma must be a finite positive number");
+		return NULL;
+	}
+	if (o->maxevals < 0 || o->restarts < 0 || o->restarts > 20) {
+		err_set(o->maxevals < 0 ? "maxevals must be positive" : "restarts must be in 0..20");
+		return NULL;
+	}
+	if (isinf(o->ftarget) || (o->tolfun >= 0 && !isfinite(o->tolfun)) || (o->tolx >= 0 && !isfinite(o->tolx))) {
+		err_set("ftarget, tolfun and tolx must be finite");
+		return NULL;
+	}
+	cma *c = cma_alloc(n);
+	if (!c)
+		return NULL;
+	if (set_names(c, o->names) < 0) {
+		cma_free(c);
+		return NULL;
+	}
+	c->method = o->method;
+	c->map = o->map;
+	c->minimize = !!o->minimize;
+	for (int i = 0; i < n; i++) {
+		c->x0[i] = o->x0 ? o->x0[i] : cma_uniform_x0(o->map, n);
+		if (!isfinite(c->x0[i])) {
+			err_set("x0 value %d is not finite", i + 1);
+			cma_free(c);
+			return NULL;
+		}
+	}
+	c->sigma0 = o->sigma > 0 ? o->sigma : cma_default_sigma(o->map, n);
+	c->lambda0 = o->popsize ? o->popsize : cma_default_popsize(n);
+	c->seed = o->seed;
+	c->maxevals = o->maxevals ? o->maxevals
+	                          : (long long)(1000.0 * (n + 5) * (n + 5) / sqrt((double)c->lambda0));
+	c->ftarget = o->ftarget;
+	c->tolfun = o->tolfun >= 0 ? o->tolfun : 1e-12;
+	c->tolx = o->tolx >= 0 ? o->tolx : 1e-12 * c->sigma0;
+	c->tolflat = o->tolflat >= 0 ? o->tolflat : 20;
+	c->restarts = o->restarts;
+	if (set_strategy(c, c->lambda0) < 0) {
+		cma_free(c);
+		return NULL;
+	}
+	cma_rng_seed(c->rng, c->seed);
+	start_run(c);
+	return c;
+}
+
+/* ---- ask ---------------------------------------------------------------------------------- */
+
+int cma_ask(cma *c)
+{
+	int n = c->n;
+	if (c->stop)
+		return 1;
+	if (c->pending)
+		return 0;
+	for (int k = 0; k < c->lambda; k++) {
+		double *z = c->z + (size_t)k * n;
+		if (c->method == CMA_RANDOM) {   /* Dirichlet(1,…,1): normalized exponentials */
+			double s = 0;
+			for (int i = 0; i < n; i++)
+				s += z[i] = -log(1.0 - cma_rng_uniform(c->rng));
+			for (int i = 0; i < n; i++)
+				z[i] = s > 0 ? z[i] / s : 1.0 / n;
+		} else {
+			for (int i = 0; i < n; i++)
+				z[i] = cma_rng_normal(c->rng);
+		}
+	}
+	c->pending = 1;
+	return 0;
+}
+
+/* y = B (D ∘ z), the sample before the step size; t is scratch (n). */
+static void sample_y(const cma *c, const double *z, double *y, double *t)
+{
+	int n = c->n;
+	for (int j = 0; j < n; j++)
+		t[j] = c->D[j] * z[j];
+	for (int i = 0; i < n; i++) {
+		double s = 0;
+		const double *b = c->B + (size_t)i * n;
+		for (int j = 0; j < n; j++)
+			s += b[j] * t[j];
+		y[i] = s;
+	}
+}
+
+void cma_candidate_x(const cma *c, int k, double *x)
+{
+	int n = c->n;
+	const double *z = c->z + (size_t)k * n;
+	if (c->method == CMA_RANDOM) {
+		memcpy(x, z, n * sizeof *x);
+		return;
+	}
+	double *t = malloc(2 * n * sizeof *t);
+	if (!t) {   /* tiny allocation; fall back to a slow but allocation-free sum */
+		for (int i = 0; i < n; i++) {
+			double s = 0;
+			for (int j = 0; j < n; j++)
+				s += c->B[(size_t)i * n + j] * (c->D[j] * z[j]);
+			x[i] = c->mean[i] + c->sigma * s;
+		}
+		return;
+	}
+	sample_y(c, z, t + n, t);
+	for (int i = 0; i < n; i++)
+		x[i] = c->mean[i] + c->sigma * t[n + i];
+	free(t);
+}
+
+void cma_candidate_id(const cma *c, int k, char buf[32])
+{
+	snprintf(buf, 32, "g%04lld-%02d", c->gen, k);
+}
+
+static json_object *vec_json(const double *v, int n)
+{
+	json_object *a = json_object_new_array_ext(n);
+	for (int i = 0; i < n; i++)
+		json_object_array_add(a, rec_double(v[i]));
+	return a;
+}
+
+static json_object *weights_json(const cma *c, const double *x)
+{
+	double *w = malloc(c->n * sizeof *w);
+	json_object *o;
+	if (!w)
+		return NULL;
+	cma_map_weights(c->map, c->n, x, w);
+	if (c->names) {
+		o = json_object_new_object();
+		for (int i = 0; i < c->n; i++)
+			json_object_object_add(o, c->names[i], rec_double(w[i]));
+	} else {
+		o = vec_json(w, c->n);
+	}
+	free(w);
+	return o;
+}
+
+json_object *cma_candidate(const cma *c, int k)
+{
+	char id[32];
+	double *x = malloc(c->n * sizeof *x);
+	json_object *o = json_object_new_object();
+	if (!x || !o) {
+		free(x);
+		json_object_put(o);
+		return NULL;
+	}
+	cma_candidate_x(c, k, x);
+	cma_candidate_id(c, k, id);
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "gen", json_object_new_int64(c->gen));
+	json_object_object_add(o, "x", vec_json(x, c->n));
+	json_object_object_add(o, "weights", weights_json(c, x));
+	free(x);
+	return o;
+}
+
+/* ---- tell --------------------------------------------------------------------------------- */
+
+static double to_f(const cma *c, double fitness)
+{
+	if (!isfinite(fitness))
+		return INFINITY;
+	return c->minimize ? fitness : -fitness;
+}
+
+/* Ranks by f, ties by candidate index. */
+static void rank(const double *f, int *idx, int lambda)
+{
+	for (int i = 0; i < lambda; i++) {
+		int j = i;
+		while (j > 0 && f[idx[j - 1]] > f[i])
+			j--;
+		memmove(idx + j + 1, idx + j, (i - j) * sizeof *idx);
+		idx[j] = i;
+	}
+}
+
+/* Mean, paths, C and sigma from the ranked generation (tutorial, Appendix A). */
+static int update_cmaes(cma *c, const double *f, const int *idx)
+{
+	int n = c->n, lam = c->lambda, mu = c->mu;
+	double *y = malloc((size_t)lam * n * sizeof *y);
+	double *buf = calloc(4 * n, sizeof *buf);
+	double *wc = malloc(lam * sizeof *wc);
+	if (!y || !buf || !wc) {
+		free(y);
+		free(buf);
+		free(wc);
+		return err_oom();
+	}
+	double *ymean = buf, *zmean = buf + n, *bz = buf + 2 * n, *t = buf + 3 * n;
+	for (int k = 0; k < lam; k++)
+		sample_y(c, c->z + (size_t)k * n, y + (size_t)k * n, t);
+	for (int r = 0; r < mu; r++) {
+		const double *yk = y + (size_t)idx[r] * n, *zk = c->z + (size_t)idx[r] * n;
+		for (int i = 0; i < n; i++) {
+			ymean[i] += c->w[r] * yk[i];
+			zmean[i] += c->w[r] * zk[i];
+		}
+	}
+	for (int i = 0; i < n; i++)
+		c->mean[i] += c->sigma * ymean[i];   /* c_m = 1 */
+
+	/* C^(-1/2) <y>_w = B D^-1 B^T B D <z>_w = B <z>_w, with the B and D that made the samples. */
+	double nps = 0, a = sqrt(c->cs * (2 - c->cs) * c->mueff);
+	for (int i = 0; i < n; i++) {
+		double s = 0;
+		for (int j = 0; j < n; j++)
+			s += c->B[(size_t)i * n + j] * zmean[j];
+		bz[i] = s;
+	}
+	for (int i = 0; i < n; i++) {
+		c->ps[i] = (1 - c->cs) * c->ps[i] + a * bz[i];
+		nps += c->ps[i] * c->ps[i];
+	}
+	nps = sqrt(nps);
+	c->gen_local++;
+	int hsig = nps / sqrt(1 - pow(1 - c->cs, 2.0 * c->gen_local)) < (1.4 + 2.0 / (n + 1)) * c->chin;
+	double ac = hsig ? sqrt(c->cc * (2 - c->cc) * c->mueff) : 0;
+	for (int i = 0; i < n; i++)
+		c->pc[i] = (1 - c->cc) * c->pc[i] + ac * ymean[i];
+
+	/* Active rank-mu: a negative weight is rescaled by n / |C^(-1/2) y|^2 = n / |z|^2. */
+	double sumw = 0;
+	for (int r = 0; r < lam; r++) {
+		sumw += c->w[r];
+		wc[r] = c->w[r];
+		if (c->w[r] < 0) {
+			const double *zk = c->z + (size_t)idx[r] * n;
+			double zz = 0;
+			for (int i = 0; i < n; i++)
+				zz += zk[i] * zk[i];
+			wc[r] = zz > 0 ? c->w[r] * n / zz : 0;
+		}
+	}
+	double decay = 1 + c->c1 * (hsig ? 0 : c->cc * (2 - c->cc)) - c->c1 - c->cmu * sumw;
+	for (int i = 0; i < n; i++)
+		for (int j = i; j < n; j++)
+			c->C[(size_t)i * n + j] = decay * c->C[(size_t)i * n + j] + c->c1 * c->pc[i] * c->pc[j];
+	for (int r = 0; r < lam; r++) {
+		double cw = c->cmu * wc[r];
+		const double *yk = y + (size_t)idx[r] * n;
+		if (cw == 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			double *Ci = c->C + (size_t)i * n;
+			double cy = cw * yk[i];
+			for (int j = i; j < n; j++)
+				Ci[j] += cy * yk[j];
+		}
+	}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			c->C[(size_t)i * n + j] = c->C[(size_t)j * n + i];
+
+	c->sigma *= exp(c->cs / c->damps * (nps / c->chin - 1));
+
+	/* Flat fitness (coarse scores): the best tied with the 0.7-quantile. Escape by enlarging
+	 * the step, as the tutorial's reference code does; --tolflat such generations in a row stop. */
+	int q = (int)ceil(0.7 * lam) - 1;
+	if (isfinite(f[idx[0]]) && f[idx[0]] == f[idx[q]]) {
+		c->sigma *= exp(0.2 + c->cs / c->damps);
+		c->flat++;
+	} else {
+		c->flat = 0;
+	}
+	free(y);
+	free(buf);
+	free(wc);
+
+	if (c->evals - c->eigen_evals > lam / (c->c1 + c->cmu) / n / 10.0) {
+		c->eigen_evals = c->evals;
+		if (update_eigen(c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *check_stop(cma *c, const double *f, const int *idx)
+{
+	int n = c->n, lam = c->lambda;
+	if (!isnan(c->ftarget) && c->has_best &&
+	    (c->minimize ? c->best_fitness <= c->ftarget : c->best_fitness >= c->ftarget))
+		return "ftarget";
+	if (c->evals >= c->maxevals)
+		return "maxevals";
+	if (c->method == CMA_RANDOM)
+		return NULL;
+
+	/* tolfun: range of the last hist_len generations' best and of this generation, unless this
+	 * generation is flat (the flat rule governs plateaus of coarse scores). */
+	if (c->flat == 0 && c->nhist >= hist_len(c)) {
+		double lo = f[idx[0]], hi = f[idx[lam - 1]];
+		for (int i = 0; i < c->nhist; i++) {
+			lo = fmin(lo, c->hist[i]);
+			hi = fmax(hi, c->hist[i]);
+		}
+		if (isfinite(hi) && hi - lo < c->tolfun)
+			return "tolfun";
+	}
+	int small = 1;
+	for (int i = 0; i < n && small; i++)
+		small = c->sigma * fabs(c->pc[i]) < c->tolx && c->sigma * sqrt(c->C[(size_t)i * n + i]) < c->tolx;
+	if (small)
+		return "tolx";
+	double dmax = c->D[0], dmin = c->D[0];
+	for (int i = 1; i < n; i++) {
+		dmax = fmax(dmax, c->D[i]);
+		dmin = fmin(dmin, c->D[i]);
+	}
+	if (!(dmin > 0) || (dmax / dmin) * (dmax / dmin) > 1e14)
+		return "condition";
+	int a = (int)(c->gen_local % n), moved = 0;
+	for (int i = 0; i < n && !moved; i++)
+		moved = c->mean[i] + 0.1 * c->sigma * c->D[a] * c->B[(size_t)i * n + a] != c->mean[i];
+	if (!moved)
+		return "noeffectaxis";
+	for (int i = 0; i < n; i++)
+		if (c->mean[i] + 0.2 * c->sigma * sqrt(c->C[(size_t)i * n + i]) == c->mean[i])
+			return "noeffectcoord";
+	if (c->tolflat > 0 && c->flat >= c->tolflat)
+		return "flatfitness";
+	return NULL;
+}
+
+int cma_tell(cma *c, const double *fitness)
+{
+	int lam = c->lambda;
+	if (!c->pending)
+		return err_set(c->stop ? "the run has stopped (%s); nothing to tell" :
+		               "no generation pending: run 'cmaes-step ask' first", c->stop);
+	double *f = malloc(lam * sizeof *f);
+	int *idx = malloc(lam * sizeof *idx);
+	if (!f || !idx) {
+		free(f);
+		free(idx);
+		return err_oom();
+	}
+	for (int k = 0; k < lam; k++)
+		f[k] = to_f(c, fitness[k]);
+	rank(f, idx, lam);
+	/* Best so far, before the mean moves (the candidates are functions of the mean). */
+	if (isfinite(f[idx[0]]) && (!c->has_best || f[idx[0]] < to_f(c, c->best_fitness))) {
+		c->has_best = 1;
+		c->best_fitness = fitness[idx[0]];
+		cma_candidate_x(c, idx[0], c->best_x);
+		cma_candidate_id(c, idx[0], c->best_id);
+	}
+	c->evals += lam;
+	int rc = 0;
+	if (c->method == CMA_CMAES && update_cmaes(c, f, idx) < 0) {
+		c->stop = "eigenfailure";
+		rc = 1;
+	}
+	c->gen++;
+	c->pending = 0;
+	if (c->method == CMA_CMAES) {
+		int H = hist_len(c);
+		if (c->nhist == H)
+			memmove(c->hist, c->hist + 1, (H - 1) * sizeof *c->hist);
+		else
+			c->nhist++;
+		c->hist[c->nhist - 1] = f[idx[0]];
+	}
+	if (!rc)
+		c->stop = check_stop(c, f, idx);
+	free(f);
+	free(idx);
+	/* IPOP: a local stop with restarts left starts over from x0 with twice the population. */
+	if (c->stop && c->method == CMA_CMAES && strcmp(c->stop, "ftarget") && strcmp(c->stop, "maxevals") &&
+	    c->restarts_done < c->restarts) {
+		if (set_strategy(c, c->lambda0 << (c->restarts_done + 1)) < 0)
+			return -1;
+		c->restarts_done++;
+		c->stop = NULL;
+		start_run(c);
+	}
+	return 0;
+}
+
+int cma_record_fitness(json_object *rec, double *v)
+{
+	json_object *o;
+	*v = NAN;
+	if (rec_lookup(rec, "fitness", &o)) {
+		if (o && !json_object_is_type(o, json_type_double) && !json_object_is_type(o, json_type_int))
+			return err_set("\"fitness\" is not a number");
+		if (o)
+			*v = json_object_get_double(o);
+		return 0;
+	}
+	if (!rec_lookup(rec, "scores", &o) || !o)
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return err_set("\"scores\" is not an object");
+	double s = 0;
+	int m = 0;
+	json_object_object_foreach(o, key, val) {
+		if (val && !json_object_is_type(val, json_type_double) && !json_object_is_type(val, json_type_int))
+			return err_set("score \"%s\" is not a number", key);
+		s += val ? json_object_get_double(val) : NAN;
+		m++;
+	}
+	if (m)
+		*v = s / m;
+	return 0;
+}
+
+/* The candidate index of id in the pending generation, or -1 with err_set. */
+static int id_index(const cma *c, const char *id)
+{
+	long long g;
+	int k, end = 0;
+	char want[32];
+	if (sscanf(id, "g%lld-%d%n", &g, &k, &end) == 2 && id[end] == 0 && g != c->gen && g >= 0)
+		return err_set("id \"%s\" is of generation %lld, not of the pending generation %lld", id, g, c->gen);
+	if (sscanf(id, "g%lld-%d%n", &g, &k, &end) == 2 && id[end] == 0 && k >= 0 && k < c->lambda) {
+		cma_candidate_id(c, k, want);
+		if (!strcmp(want, id))
+			return k;
+	}
+	return err_set("unknown id \"%s\" (not a candidate of generation %lld)", id, c->gen);
+}
+
+int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, const char *name)
+{
+	int lam = c->lambda;
+	if (!c->pending)
+		return cma_tell(c, NULL);
+	double *fit = malloc(lam * sizeof *fit);
+	int *seen = calloc(lam, sizeof *seen);
+	if (!fit || !seen) {
+		free(fit);
+		free(seen);
+		return err_oom();
+	}
+	int rc = -1;
+	char where[64];
+	for (int r = 0; r < nrec; r++) {
+		json_object *o, *id;
+		double v;
+		if (lines)
+			snprintf(where, sizeof where, ":%ld", lines[r]);
+		else
+			snprintf(where, sizeof where, ": record %d", r + 1);
+		if (!rec_lookup(recs[r], "id", &id) || !json_object_is_type(id, json_type_string)) {
+			err_set("%s%s: record has no string \"id\"", name, where);
+			goto out;
+		}
+		if (rec_lookup(recs[r], "gen", &o)) {
+			if (!json_object_is_type(o, json_type_int)) {
+				err_set("%s%s: \"gen\" is not an integer", name, where);
+				goto out;
+			}
+			if (json_object_get_int64(o) != c->gen) {
+				err_set("%s%s: record of generation %" PRId64 ", not of the pending generation %lld",
+				        name, where, json_object_get_int64(o), c->gen);
+				goto out;
+			}
+		}
+		int k = id_index(c, json_object_get_string(id));
+		if (k < 0) {
+			err_prefix("%s%s: ", name, where);
+			goto out;
+		}
+		if (seen[k]) {
+			err_set("%s%s: duplicate id \"%s\"", name, where, json_object_get_string(id));
+			goto out;
+		}
+		seen[k] = 1;
+		if (rec_lookup(recs[r], "x", &o)) {
+			if (!json_object_is_type(o, json_type_array) || (int)json_object_array_length(o) != c->n) {
+				err_set("%s%s: \"x\" has the wrong dimension (%d expected)", name, where, c->n);
+				goto out;
+			}
+		}
+		if (cma_record_fitness(recs[r], &v) < 0) {
+			err_prefix("%s%s: ", name, where);
+			goto out;
+		}
+		fit[k] = v;
+	}
+	for (int k = 0; k < lam; k++)
+		if (!seen[k]) {
+			char id[32];
+			cma_candidate_id(c, k, id);
+			err_set("%s: no record for id \"%s\" (every candidate of generation %lld needs one; "
+			        "give a failed evaluation a record without scores)", name, id, c->gen);
+			goto out;
+		}
+	for (int r = 0; r < nrec; r++)
+		if (!rec_lookup(recs[r], "fitness", NULL)) {
+			double v;
+			cma_record_fitness(recs[r], &v);
+			rec_set(recs[r], "fitness", rec_double(v));
+		}
+	rc = cma_tell(c, fit);
+out:
+	free(fit);
+	free(seen);
+	return rc;
+}
+
+/* ---- status and state --------------------------------------------------------------------- */
+
+static json_object *best_json(const cma *c)
+{
+	if (!c->has_best)
+		return NULL;
+	json_object *b = json_object_new_object();
+	json_object_object_add(b, "id", json_object_new_string(c->best_id));
+	json_object_object_add(b, "x", vec_json(c->best_x, c->n));
+	json_object_object_add(b, "weights", weights_json(c, c->best_x));
+	json_object_object_add(b, "fitness", rec_double(c->best_fitness));
+	return b;
+}
+
+json_object *cma_status(const cma *c)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "method", json_object_new_string(c->method == CMA_RANDOM ? "random" : "cmaes"));
+	json_object_object_add(o, "gen", json_object_new_int64(c->gen));
+	json_object_object_add(o, "evals", json_object_new_int64(c->evals));
+	json_object_object_add(o, "lambda", json_object_new_int(c->lambda));
+	json_object_object_add(o, "restarts", json_object_new_int(c->restarts_done));
+	json_object_object_add(o, "sigma", rec_double(c->sigma));
+	json_object_object_add(o, "pending", json_object_new_boolean(c->pending));
+	json_object_object_add(o, "best", best_json(c));
+	json_object_object_add(o, "stop", c->stop ? json_object_new_string(c->stop) : NULL);
+	return o;
+}
+
+static json_object *mat_json(const double *m, int rows, int cols)
+{
+	json_object *a = json_object_new_array_ext(rows);
+	for (int i = 0; i < rows; i++)
+		json_object_array_add(a, vec_json(m + (size_t)i * cols, cols));
+	return a;
+}
+
+json_object *cma_to_json(const cma *c)
+{
+	int n = c->n;
+	char hex[4][20];
+	json_object *o = json_object_new_object(), *a;
+#define ADD(k, v) json_object_object_add(o, k, v)
+	ADD("format", json_object_new_string(CMA_STATE_FORMAT));
+	ADD("version", json_object_new_int(CMA_STATE_VERSION));
+	ADD("method", json_object_new_string(c->method == CMA_RANDOM ? "random" : "cmaes"));
+	ADD("map", json_object_new_string(cma_map_name(c->map)));
+	ADD("minimize", json_object_new_boolean(c->minimize));
+	ADD("dim", json_object_new_int(n));
+	if (c->names) {
+		a = json_object_new_array_ext(n);
+		for (int i = 0; i < n; i++)
+			json_object_array_add(a, json_object_new_string(c->names[i]));
+		ADD("names", a);
+	} else {
+		ADD("names", NULL);
+	}
+	snprintf(hex[0], sizeof hex[0], "%016" PRIx64, c->seed);
+	ADD("seed", json_object_new_string(hex[0]));
+	ADD("x0", vec_json(c->x0, n));
+	ADD("sigma0", rec_double(c->sigma0));
+	ADD("popsize", json_object_new_int(c->lambda0));
+	ADD("maxevals", json_object_new_int64(c->maxevals));
+	ADD("ftarget", rec_double(c->ftarget));
+	ADD("tolfun", rec_double(c->tolfun));
+	ADD("tolx", rec_double(c->tolx));
+	ADD("tolflat", json_object_new_int(c->tolflat));
+	ADD("restarts", json_object_new_int(c->restarts));
+
+	json_object *s = json_object_new_object();
+	json_object_object_add(s, "lambda", json_object_new_int(c->lambda));
+	json_object_object_add(s, "mu", json_object_new_int(c->mu));
+	json_object_object_add(s, "weights", vec_json(c->w, c->lambda));
+	json_object_object_add(s, "mueff", rec_double(c->mueff));
+	json_object_object_add(s, "cc", rec_double(c->cc));
+	json_object_object_add(s, "cs", rec_double(c->cs));
+	json_object_object_add(s, "c1", rec_double(c->c1));
+	json_object_object_add(s, "cmu", rec_double(c->cmu));
+	json_object_object_add(s, "damps", rec_double(c->damps));
+	json_object_object_add(s, "chin", rec_double(c->chin));
+	ADD("strategy", s);
+
+	ADD("gen", json_object_new_int64(c->gen));
+	ADD("gen_local", json_object_new_int64(c->gen_local));
+	ADD("evals", json_object_new_int64(c->evals));
+	ADD("eigen_evals", json_object_new_int64(c->eigen_evals));
+	ADD("restarts_done", json_object_new_int(c->restarts_done));
+	ADD("sigma", rec_double(c->sigma));
+	ADD("mean", vec_json(c->mean, n));
+	ADD("ps", vec_json(c->ps, n));
+	ADD("pc", vec_json(c->pc, n));
+	ADD("C", mat_json(c->C, n, n));
+	ADD("B", mat_json(c->B, n, n));
+	ADD("D", vec_json(c->D, n));
+	/* A generation whose every score was missing has best f = +inf: written as null. */
+	ADD("hist", vec_json(c->hist, c->nhist));
+	ADD("flat", json_object_new_int(c->flat));
+	a = json_object_new_array_ext(4);
+	for (int i = 0; i < 4; i++) {
+		snprintf(hex[i], sizeof hex[i], "%016" PRIx64, c->rng[i]);
+		json_object_array_add(a, json_object_new_string(hex[i]));
+	}
+	ADD("rng", a);
+	if (c->pending) {
+		json_object *p = json_object_new_object(), *ids = json_object_new_array_ext(c->lambda);
+		char id[32];
+		for (int k = 0; k < c->lambda; k++) {
+			cma_candidate_id(c, k, id);
+			json_object_array_add(ids, json_object_new_string(id));
+		}
+		json_object_object_add(p, "gen", json_object_new_int64(c->gen));
+		json_object_object_add(p, "ids", ids);
+		json_object_object_add(p, "z", mat_json(c->z, c->lambda, n));
+		ADD("pending", p);
+	} else {
+		ADD("pending", NULL);
+	}
+	ADD("best", best_json(c));
+	ADD("stop", c->stop ? json_object_new_string(c->stop) : NULL);
+#undef ADD
+	return o;
+}
+
+/* Field readers for cma_from_json: each sets a message naming the field. */
+static int jget(json_object *o, const char *key, json_type t, int nullable, json_object **out)
+{
+	static const char *const tn[] = {
+		[json_type_null] = "null", [json_type_boolean] = "a boolean", [json_type_double] = "a number",
+		[json_type_int] = "an integer", [json_type_object] = "an object", [json_type_array] = "an array",
+		[json_type_string] = "a string",
+	};
+	json_object *v;
+	if (!json_object_object_get_ex(o, key, &v))
+		return err_set("missing field \"%s\"", key);
+	*out = v;
+	if (!v && nullable)
+		return 0;
+	if (v && (json_object_is_type(v, t) || (t == json_type_double && json_object_is_type(v, json_type_int))))
+		return 0;
+	return err_set("field \"%s\" is not %s", key, tn[t]);
+}
+
+static int jint(json_object *o, const char *key, long long lo, long long hi, long long *v)
+{
+	json_object *x;
+	if (jget(o, key, json_type_int, 0, &x) < 0)
+		return -1;
+	errno = 0;
+	*v = json_object_get_int64(x);
+	if (errno || *v < lo || *v > hi)
+		return err_set("field \"%s\" is out of range %lld..%lld", key, lo, hi);
+	return 0;
+}
+
+static int jint32(json_object *o, const char *key, int lo, int hi, int *v)
+{
+	long long t;
+	if (jint(o, key, lo, hi, &t) < 0)
+		return -1;
+	*v = (int)t;
+	return 0;
+}
+
+static double num_of(json_object *x) { return json_object_get_double(x); }
+
+static int jnum(json_object *o, const char *key, int positive, double *v)
+{
+	json_object *x;
+	if (jget(o, key, json_type_double, 0, &x) < 0)
+		return -1;
+	*v = num_of(x);
+	if (!isfinite(*v) || (positive && !(*v > 0)) || (positive < 0 && *v < 0))
+		return err_set("field \"%s\" is out of range", key);
+	return 0;
+}
+
+static int numbers(json_object *a, const char *key, double *v, int n, int null_inf)
+{
+	if (!json_object_is_type(a, json_type_array) || (int)json_object_array_length(a) != n)
+		return err_set("field \"%s\" is not an array of %d numbers", key, n);
+	for (int i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+		if (!x && null_inf) {
+			v[i] = INFINITY;
+			continue;
+		}
+		if (!x || (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int)) ||
+		    !isfinite(v[i] = num_of(x)))
+			return err_set("field \"%s\": element %d is not a finite number", key, i + 1);
+	}
+	return 0;
+}
+
+static int jvec(json_object *o, const char *key, double *v, int n)
+{
+	json_object *a;
+	if (jget(o, key, json_type_array, 0, &a) < 0)
+		return -1;
+	return numbers(a, key, v, n, 0);
+}
+
+static int jmat(json_object *o, const char *key, double *m, int rows, int cols)
+{
+	json_object *a;
+	if (jget(o, key, json_type_array, 0, &a) < 0)
+		return -1;
+	if ((int)json_object_array_length(a) != rows)
+		return err_set("field \"%s\" does not have %d rows", key, rows);
+	for (int i = 0; i < rows; i++)
+		if (numbers(json_object_array_get_idx(a, i), key, m + (size_t)i * cols, cols, 0) < 0)
+			return -1;
+	return 0;
+}
+
+static int jhex(json_object *s, const char *key, uint64_t *v)
+{
+	const char *t = s && json_object_is_type(s, json_type_string) ? json_object_get_string(s) : "";
+	char *end;
+	size_t len = strlen(t);
+	if (len < 1 || len > 16 || strspn(t, "0123456789abcdefABCDEF") != len)
+		return err_set("field \"%s\" is not a hexadecimal 64-bit number", key);
+	*v = strtoull(t, &end, 16);
+	return 0;
+}
+
+static int jenum(json_object *o, const char *key, const char *const *names, int count, int *v)
+{
+	json_object *x;
+	if (jget(o, key, json_type_string, 0, &x) < 0)
+		return -1;
+	for (int i = 0; i < count; i++)
+		if (!strcmp(json_object_get_string(x), names[i])) {
+			*v = i;
+			return 0;
+		}
+	return err_set("field \"%s\": unknown value \"%s\"", key, json_object_get_string(x));
+}
+
+static int read_state(cma *c, json_object *o)
+{
+	static const char *const methods[] = { "cmaes", "random" };
+	int n = c->n, v = 0, lambda = 0;
+	json_object *x, *s;
+	double d;
+	if (jenum(o, "method", methods, 2, &v) < 0)
+		return -1;
+	c->method = v;
+	if (jenum(o, "map", map_names, 4, &v) < 0)
+		return -1;
+	c->map = v;
+	if (jget(o, "minimize", json_type_boolean, 0, &x) < 0)
+		return -1;
+	c->minimize = json_object_get_boolean(x);
+	if (jget(o, "names", json_type_array, 1, &x) < 0)
+		return -1;
+	if (x) {
+		char **names = calloc(n, sizeof *names);
+		if (!names)
+			return err_oom();
+		int bad = (int)json_object_array_length(x) != n;
+		for (int i = 0; i < n && !bad; i++) {
+			json_object *e = json_object_array_get_idx(x, i);
+			bad = !json_object_is_type(e, json_type_string);
+			names[i] = bad ? NULL : (char *)json_object_get_string(e);
+		}
+		int rc = bad ? err_set("field \"names\" is not an array of %d strings", n) : set_names(c, names);
+		free(names);
+		if (rc < 0)
+			return err_prefix("field \"names\": ");
+	}
+	if (jget(o, "seed", json_type_string, 0, &x) < 0 || jhex(x, "seed", &c->seed) < 0)
+		return -1;
+	if (jvec(o, "x0", c->x0, n) < 0 || jnum(o, "sigma0", 1, &c->sigma0) < 0 ||
+	    jint32(o, "popsize", 2, 1000000, &c->lambda0) < 0 || jint(o, "maxevals", 1, INT64_MAX, &c->maxevals) < 0)
+		return -1;
+	if (jget(o, "ftarget", json_type_double, 1, &x) < 0)
+		return -1;
+	c->ftarget = x ? num_of(x) : NAN;
+	if (jnum(o, "tolfun", -1, &c->tolfun) < 0 || jnum(o, "tolx", -1, &c->tolx) < 0 ||
+	    jint32(o, "tolflat", 0, INT32_MAX, &c->tolflat) < 0 || jint32(o, "restarts", 0, 20, &c->restarts) < 0)
+		return -1;
+
+	if (jget(o, "strategy", json_type_object, 0, &s) < 0 || jint32(s, "lambda", 2, 1 << 30, &lambda) < 0)
+		return err_prefix("field \"strategy\": ");
+	if (set_strategy(c, lambda) < 0)   /* allocates; the stored values below replace the defaults */
+		return -1;
+	if (jint32(s, "mu", 1, lambda, &c->mu) < 0 || jvec(s, "weights", c->w, lambda) < 0 ||
+	    jnum(s, "mueff", 1, &c->mueff) < 0 || jnum(s, "cc", 1, &c->cc) < 0 || jnum(s, "cs", 1, &c->cs) < 0 ||
+	    jnum(s, "c1", 1, &c->c1) < 0 || jnum(s, "cmu", -1, &c->cmu) < 0 || jnum(s, "damps", 1, &c->damps) < 0 ||
+	    jnum(s, "chin", 1, &c->chin) < 0)
+		return err_prefix("field \"strategy\": ");
+
+	if (jint(o, "gen", 0, INT64_MAX, &c->gen) < 0 || jint(o, "gen_local", 0, c->gen, &c->gen_local) < 0 ||
+	    jint(o, "evals", 0, INT64_MAX, &c->evals) < 0 || jint(o, "eigen_evals", 0, c->evals, &c->eigen_evals) < 0 ||
+	    jint32(o, "restarts_done", 0, c->restarts, &c->restarts_done) < 0)
+		return -1;
+	if (jnum(o, "sigma", 1, &c->sigma) < 0 || jvec(o, "mean", c->mean, n) < 0 || jvec(o, "ps", c->ps, n) < 0 ||
+	    jvec(o, "pc", c->pc, n) < 0 || jmat(o, "C", c->C, n, n) < 0 || jmat(o, "B", c->B, n, n) < 0 ||
+	    jvec(o, "D", c->D, n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (c->D[i] < 0)
+			return err_set("field \"D\": negative element");
+	if (jget(o, "hist", json_type_array, 0, &x) < 0)
+		return -1;
+	c->nhist = (int)json_object_array_length(x);
+	if (c->nhist > hist_len(c))
+		return err_set("field \"hist\" is longer than %d", hist_len(c));
+	if (numbers(x, "hist", c->hist, c->nhist, 1) < 0 || jint32(o, "flat", 0, INT32_MAX, &c->flat) < 0)
+		return -1;
+
+	if (jget(o, "rng", json_type_array, 0, &x) < 0)
+		return -1;
+	if (json_object_array_length(x) != 4)
+		return err_set("field \"rng\" is not an array of 4 hexadecimal strings");
+	for (int i = 0; i < 4; i++)
+		if (jhex(json_object_array_get_idx(x, i), "rng", &c->rng[i]) < 0)
+			return -1;
+	if (!(c->rng[0] | c->rng[1] | c->rng[2] | c->rng[3]))
+		return err_set("field \"rng\" is all zero");
+
+	if (jget(o, "pending", json_type_object, 1, &x) < 0)
+		return -1;
+	if (x) {
+		long long g;
+		json_object *ids;
+		if (jint(x, "gen", c->gen, c->gen, &g) < 0 || jget(x, "ids", json_type_array, 0, &ids) < 0 ||
+		    jmat(x, "z", c->z, lambda, n) < 0)
+			return err_prefix("field \"pending\": ");
+		if ((int)json_object_array_length(ids) != lambda)
+			return err_set("field \"pending\": field \"ids\" does not have %d elements", lambda);
+		for (int k = 0; k < lambda; k++) {
+			char id[32];
+			json_object *e = json_object_array_get_idx(ids, k);
+			cma_candidate_id(c, k, id);
+			if (!json_object_is_type(e, json_type_string) || strcmp(json_object_get_string(e), id))
+				return err_set("field \"pending\": id %d is not \"%s\"", k + 1, id);
+		}
+		c->pending = 1;
+	}
+
+	if (jget(o, "best", json_type_object, 1, &x) < 0)
+		return -1;
+	if (x) {
+		json_object *id;
+		if (jget(x, "id", json_type_string, 0, &id) < 0 || jvec(x, "x", c->best_x, n) < 0 ||
+		    jnum(x, "fitness", 0, &d) < 0)
+			return err_prefix("field \"best\": ");
+		if (strlen(json_object_get_string(id)) >= sizeof c->best_id)
+			return err_set("field \"best\": id too long");
+		strcpy(c->best_id, json_object_get_string(id));
+		c->best_fitness = d;
+		c->has_best = 1;
+	}
+	if (jget(o, "stop", json_type_string, 1, &x) < 0)
+		return -1;
+	if (x) {
+		if (jenum(o, "stop", stop_reasons, NSTOP, &v) < 0)
+			return -1;
+		c->stop = stop_reasons[v];
+		if (c->pending)
+			return err_set("field \"stop\" is set while a generation is pending");
+	}
+	return 0;
+}
+
+cma *cma_from_json(json_object *o, const char *name)
+{
+	json_object *x;
+	long long n, ver;
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "format", &x) ||
+	    !json_object_is_type(x, json_type_string) || strcmp(json_object_get_string(x), CMA_STATE_FORMAT)) {
+		err_set("%s: not a cmaes-step state file (no \"format\": \"%s\")", name, CMA_STATE_FORMAT);
+		return NULL;
+	}
+	if (jint(o, "version", 1, INT32_MAX, &ver) < 0) {
+		err_prefix("%s: ", name);
+		return NULL;
+	}
+	if (ver > CMA_STATE_VERSION) {
+		err_set("%s: state format version %lld is newer than this cmaes-step reads (%d); use a newer cmaes-step",
+		        name, ver, CMA_STATE_VERSION);
+		return NULL;
+	}
+	if (jint(o, "dim", 1, CMA_MAX_DIM, &n) < 0) {
+		err_prefix("%s: ", name);
+		return NULL;
+	}
+	cma *c = cma_alloc((int)n);
+	if (!c || read_state(c, o) < 0) {
+		err_prefix("%s: ", name);
+		cma_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+cma *cma_load(const char *path)
+{
+	json_object *o = rec_load(path);
+	if (!o)
+		return NULL;
+	cma *c = cma_from_json(o, path);
+	json_object_put(o);
+	return c;
+}
+
+int cma_write(const cma *c, FILE *f)
+{
+	json_object *o = cma_to_json(c);
+	if (!o)
+		return err_oom();
+	int rc = rec_write(f, o);
+	json_object_put(o);
+	return rc;
+}
+
+int cma_save_tmp(const cma *c, const char *path, char **tmp)
+{
+	struct stat st;
+	char *t = tmp_sibling(path);
+	FILE *f;
+	*tmp = NULL;
+	if (!t)
+		return -1;
+	if (tmp_register(t, 0) < 0 || !(f = fopen(t, "w"))) {
+		err_set("%s:", t);
+		free(t);
+		return -1;
+	}
+	/* Keep the mode of the file being replaced. */
+	if (stat(path, &st) == 0)
+		fchmod(fileno(f), st.st_mode & 07777);
+	int rc = cma_write(c, f);
+	if (fflush(f) == EOF || fsync(fileno(f)) < 0)
+		rc = err_set("%s:", t);
+	if (fclose(f) == EOF && rc == 0)
+		rc = err_set("%s:", t);
+	if (rc < 0) {
+		err_prefix("%s: ", path);
+		unlink(t);
+		tmp_forget(t);
+		free(t);
+		return -1;
+	}
+	*tmp = t;
+	return 0;
+}
+
+int cma_save(const cma *c, const char *path)
+{
+	char *tmp;
+	if (cma_save_tmp(c, path, &tmp) < 0)
+		return -1;
+	int rc = tmp_commit(tmp, path, 0);
+	if (rc < 0) {
+		unlink(tmp);
+		tmp_forget(tmp);
+	}
+	free(tmp);
+	return rc;
+}
