@@ -1,0 +1,724 @@
+/* pareto.c — the data set of the pareto program (reading records or matrices, writing points and
+ * the table) and the choice of one point (knee, scalarized best). See pareto.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "pareto.h"
+#include "rec.h"
+
+/* ---- choosing one point ---- */
+
+int pf_knee(size_t n, int m, const double *f, double *mu, size_t *knee)
+{
+	double *lo = malloc(2 * m * sizeof *lo), *hi;
+	size_t best = 0;
+	double bestmu = -INFINITY;
+	if (!lo)
+		return err_oom();
+	hi = lo + m;
+	for (int k = 0; k < m; k++) {
+		lo[k] = hi[k] = f[k];
+		for (size_t i = 1; i < n; i++) {
+			lo[k] = fmin(lo[k], f[i * m + k]);
+			hi[k] = fmax(hi[k], f[i * m + k]);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		double mi = INFINITY;
+		for (size_t j = 0; j < n; j++) {
+			double s = 0, g = 0;
+			if (j == i)
+				continue;
+			for (int k = 0; k < m; k++) {
+				if (hi[k] == lo[k])
+					continue;
+				double d = (f[j * m + k] - f[i * m + k]) / (hi[k] - lo[k]);
+				if (d > 0)
+					s += d;
+				else
+					g -= d;
+			}
+			if (g > 0 && s / g < mi)
+				mi = s / g;
+		}
+		if (mu)
+			mu[i] = mi;
+		if (mi > bestmu) {
+			bestmu = mi;
+			best = i;
+		}
+	}
+	free(lo);
+	*knee = best;
+	return 0;
+}
+
+int pf_scal_parse(struct pf_scal *s, const char *text)
+{
+	memset(s, 0, sizeof *s);
+	if (strcmp(text, "mean") == 0) {
+		s->kind = PF_MEAN;
+		return 0;
+	}
+	if (strcmp(text, "min") == 0) {
+		s->kind = PF_MIN;
+		return 0;
+	}
+	s->kind = PF_WEIGHTS;
+	for (const char *p = text;;) {
+		char *end;
+		errno = 0;
+		double w = strtod(p, &end);
+		if (end == p || (*end && *end != ',') || !isfinite(w) || isspace((unsigned char)*p)) {
+			pf_scal_free(s);
+			return err_set("\"%s\": expected mean, min or comma-separated weights", text);
+		}
+		double *nw = realloc(s->w, (s->nw + 1) * sizeof *nw);
+		if (!nw) {
+			pf_scal_free(s);
+			return err_oom();
+		}
+		s->w = nw;
+		s->w[s->nw++] = w;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+void pf_scal_free(struct pf_scal *s)
+{
+	free(s->w);
+	s->w = NULL;
+	s->nw = 0;
+}
+
+double pf_scal_value(const struct pf_scal *s, int m, const double *p)
+{
+	double v = s->kind == PF_MIN ? INFINITY : 0;
+	for (int k = 0; k < m; k++) {
+		double g = -p[k];
+		if (s->kind == PF_MIN)
+			v = fmin(v, g);
+		else if (s->kind == PF_MEAN)
+			v += g / m;
+		else
+			v += s->w[k] * g;
+	}
+	return v;
+}
+
+/* ---- the data set ---- */
+
+void pf_set_init(struct pf_set *s, const struct pf_read_opts *o)
+{
+	memset(s, 0, sizeof *s);
+	if (o)
+		s->opt = *o;
+}
+
+void pf_set_free(struct pf_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->rec)
+			json_object_put(s->rec[i]);
+		if (s->line)
+			free(s->line[i]);
+		free(s->label[i]);
+	}
+	for (int j = 0; j < s->m; j++) {
+		free(s->path[j]);
+		free(s->name[j]);
+	}
+	free(s->f);
+	free(s->rec);
+	free(s->line);
+	free(s->label);
+	free(s->seq);
+	free(s->path);
+	free(s->name);
+	free(s->maximize);
+	free(s->bad_first);
+	memset(s, 0, sizeof *s);
+}
+
+double pf_set_value(const struct pf_set *s, size_t i, int j)
+{
+	double v = s->f[i * s->m + j];
+	return s->maximize[j] ? -v : v;
+}
+
+int pf_set_objective(const struct pf_set *s, const char *name)
+{
+	for (int j = 0; j < s->m; j++)
+		if (strcmp(s->path[j], name) == 0 || strcmp(s->name[j], name) == 0)
+			return j;
+	return -1;
+}
+
+/* Split "a,b,c" into a malloc'd array of malloc'd strings; empty items are an error. */
+static int split_list(const char *what, const char *text, char ***out, int *count)
+{
+	char **v = NULL;
+	int n = 0;
+	for (const char *p = text;; ) {
+		size_t l = strcspn(p, ",");
+		char **nv = realloc(v, (n + 1) * sizeof *nv);
+		if (!nv)
+			goto oom;
+		v = nv;
+		if (l == 0) {
+			for (int i = 0; i < n; i++)
+				free(v[i]);
+			free(v);
+			return err_set("%s: empty name in \"%s\"", what, text);
+		}
+		if (!(v[n] = strndup(p, l)))
+			goto oom;
+		n++;
+		if (!p[l])
+			break;
+		p += l + 1;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+oom:
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return err_oom();
+}
+
+static void free_list(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* m objectives named; allocates the per-objective arrays. */
+static int alloc_objectives(struct pf_set *s, int m, int maximize)
+{
+	s->path = calloc(m, sizeof *s->path);
+	s->name = calloc(m, sizeof *s->name);
+	s->maximize = calloc(m, sizeof *s->maximize);
+	if (!s->path || !s->name || !s->maximize)
+		return err_oom();
+	s->m = m;
+	for (int j = 0; j < m; j++)
+		s->maximize[j] = maximize;
+	return 0;
+}
+
+/* --min / --max once the objectives are known. -2 for a name that is none of them. */
+static int apply_senses(struct pf_set *s)
+{
+	const char *lists[2] = { s->opt.min, s->opt.max };
+	for (int w = 0; w < 2; w++) {
+		char **v;
+		int n;
+		if (!lists[w])
+			continue;
+		if (split_list(w ? "--max" : "--min", lists[w], &v, &n) < 0)
+			return -2;
+		for (int i = 0; i < n; i++) {
+			int j = pf_set_objective(s, v[i]);
+			if (j < 0) {
+				char all[1024] = "";
+				for (int k = 0; k < s->m; k++)
+					snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", k ? ", " : "", s->name[k]);
+				err_set("%s: no objective \"%s\" (objectives: %s)", w ? "--max" : "--min", v[i], all);
+				free_list(v, n);
+				return -2;
+			}
+			s->maximize[j] = w;
+		}
+		free_list(v, n);
+	}
+	return 0;
+}
+
+static int grow(struct pf_set *s)
+{
+	if (s->n < s->cap)
+		return 0;
+	size_t cap = s->cap ? 2 * s->cap : 256;
+	double *f = realloc(s->f, cap * s->m * sizeof *f);
+	if (f)
+		s->f = f;
+	char **label = realloc(s->label, cap * sizeof *label);
+	if (label)
+		s->label = label;
+	size_t *seq = realloc(s->seq, cap * sizeof *seq);
+	if (seq)
+		s->seq = seq;
+	if (!f || !label || !seq)
+		return err_oom();
+	if (s->kind == 1) {
+		json_object **r = realloc(s->rec, cap * sizeof *r);
+		if (!r)
+			return err_oom();
+		s->rec = r;
+	} else {
+		char **l = realloc(s->line, cap * sizeof *l);
+		if (!l)
+			return err_oom();
+		s->line = l;
+	}
+	s->cap = cap;
+	return 0;
+}
+
+/* A dropped record: counted with skip_bad (the message kept), else the error. */
+static int bad(struct pf_set *s)
+{
+	if (!s->opt.skip_bad)
+		return -1;
+	if (!s->nbad++ && !(s->bad_first = strdup(err_get())))
+		return err_oom();
+	return 0;
+}
+
+static int record_objectives(struct pf_set *s, json_object *o, const char *name, long line)
+{
+	if (s->opt.objectives) {
+		char **v;
+		int n;
+		if (split_list("-o", s->opt.objectives, &v, &n) < 0)
+			return -2;
+		if (alloc_objectives(s, n, 1) < 0) {
+			free_list(v, n);
+			return -1;
+		}
+		for (int j = 0; j < n; j++) {
+			s->path[j] = v[j];
+			if (!(s->name[j] = strdup(v[j]))) {
+				free(v);
+				return err_oom();
+			}
+		}
+		free(v);
+	} else {
+		json_object *sc = rec_path(o, "scores");
+		int n = sc && json_object_is_type(sc, json_type_object) ? json_object_object_length(sc) : 0;
+		if (n == 0)
+			return err_set("%s:%ld: no \"scores\" object to take the objectives from (name them with -o)",
+			               name, line);
+		if (alloc_objectives(s, n, 1) < 0)
+			return -1;
+		s->from_scores = 1;
+		int j = 0;
+		json_object_object_foreach(sc, key, val) {
+			(void)val;
+			size_t l = strlen(key) + 8;
+			if (!(s->path[j] = malloc(l)) || !(s->name[j] = strdup(key)))
+				return err_oom();
+			snprintf(s->path[j], l, "scores.%s", key);
+			j++;
+		}
+	}
+	return apply_senses(s) < 0 ? -2 : 0;
+}
+
+static int add_record(struct pf_set *s, json_object *o, const char *name, long line)
+{
+	int rc;
+	if (!s->m && (rc = record_objectives(s, o, name, line)) < 0)
+		return rc;
+	if (grow(s) < 0)
+		return -1;
+	double *p = s->f + s->n * s->m;
+	json_object *sc = s->from_scores ? rec_path(o, "scores") : NULL;
+	for (int j = 0; j < s->m; j++) {
+		json_object *x = NULL;
+		int found = s->from_scores ? sc && json_object_is_type(sc, json_type_object) &&
+		                             json_object_object_get_ex(sc, s->name[j], &x)
+		                           : rec_lookup(o, s->path[j], &x);
+		if (!found)
+			return err_set("%s:%ld: missing objective \"%s\"", name, line, s->path[j]);
+		if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+			return err_set("%s:%ld: objective \"%s\" is not a number", name, line, s->path[j]);
+		double v = json_object_get_double(x);
+		if (!isfinite(v))
+			return err_set("%s:%ld: objective \"%s\" is %s", name, line, s->path[j],
+			               isnan(v) ? "NaN" : "infinite");
+		p[j] = s->maximize[j] ? -v : v;
+	}
+	json_object *lab = rec_path(o, "label");
+	s->label[s->n] = NULL;
+	if (lab && !(s->label[s->n] = strdup(json_object_get_string(lab))))
+		return err_oom();
+	s->rec[s->n] = o;
+	s->seq[s->n] = s->n ? s->seq[s->n - 1] + 1 : 1;
+	s->n++;
+	return 0;
+}
+
+static int read_records(struct pf_set *s, char *buf, size_t len, const char *name)
+{
+	FILE *mf = fmemopen(buf, len, "r");
+	rec_reader *r;
+	int rc = 0;
+	if (!mf)
+		return err_set("%s: fmemopen:", name);
+	if (!(r = rec_open_file(mf, name))) {
+		fclose(mf);
+		return -1;
+	}
+	for (;;) {
+		json_object *o = NULL;
+		int got = rec_next(r, &o);
+		if (got == 0)
+			break;
+		if (got > 0) {
+			rc = add_record(s, o, name, rec_lineno(r));
+			if (rc == 0)
+				continue;
+			json_object_put(o);
+		} else {
+			rc = -1;
+		}
+		if (rc == -2 || (rc = bad(s)) < 0)
+			break;
+	}
+	rec_close(r);
+	fclose(mf);
+	return rc;
+}
+
+static int matrix_objectives(struct pf_set *s, int ncol, const char *name, long line)
+{
+	s->ncol = ncol;
+	if (!s->opt.objectives) {
+		if (alloc_objectives(s, ncol, 0) < 0)
+			return -1;
+		for (int j = 0; j < ncol; j++) {
+			if (!(s->path[j] = malloc(16)) || !(s->name[j] = malloc(16)))
+				return err_oom();
+			snprintf(s->path[j], 16, "%d", j + 1);
+			snprintf(s->name[j], 16, "f%d", j + 1);
+		}
+		return apply_senses(s) < 0 ? -2 : 0;
+	}
+	char **v;
+	int n;
+	if (split_list("-o", s->opt.objectives, &v, &n) < 0)
+		return -2;
+	if (alloc_objectives(s, n, 0) < 0) {
+		free_list(v, n);
+		return -1;
+	}
+	for (int j = 0; j < n; j++) {
+		char *end;
+		long c = strtol(v[j], &end, 10);
+		if (*end || c < 1 || c > ncol) {
+			err_set("-o: \"%s\" is not a column number of %s (1 to %d, from line %ld)", v[j], name, ncol, line);
+			free_list(v, n);
+			return -2;
+		}
+		s->path[j] = v[j];
+		if (!(s->name[j] = malloc(24))) {
+			free(v);
+			return err_oom();
+		}
+		snprintf(s->name[j], 24, "f%ld", c);
+	}
+	free(v);
+	return apply_senses(s) < 0 ? -2 : 0;
+}
+
+/* One data line of a matrix (NUL-terminated, no newline). */
+static int add_row(struct pf_set *s, char *text, const char *name, long line)
+{
+	double row[256];
+	char *tok[256];
+	int nt = 0, rc;
+	for (char *p = text; *p;) {
+		p += strspn(p, " \t\r\f\v");
+		if (!*p)
+			break;
+		if (nt == 256)
+			return err_set("%s:%ld: more than 256 columns", name, line);
+		tok[nt++] = p;
+		p += strcspn(p, " \t\r\f\v");
+	}
+	if (!s->m && (rc = matrix_objectives(s, nt, name, line)) < 0)
+		return rc;
+	if (nt != s->ncol)
+		return err_set("%s:%ld: %d columns, expected %d as on the first line", name, line, nt, s->ncol);
+	for (int c = 0; c < nt; c++) {
+		char *end;
+		size_t l = strcspn(tok[c], " \t\r\f\v");
+		row[c] = strtod(tok[c], &end);
+		if (end != tok[c] + l)
+			return err_set("%s:%ld: column %d: \"%.*s\" is not a number", name, line, c + 1, (int)l, tok[c]);
+	}
+	if (grow(s) < 0)
+		return -1;
+	double *p = s->f + s->n * s->m;
+	for (int j = 0; j < s->m; j++) {
+		int c = atoi(s->path[j]) - 1;
+		if (!isfinite(row[c]))
+			return err_set("%s:%ld: column %d is %s", name, line, c + 1, isnan(row[c]) ? "NaN" : "infinite");
+		p[j] = s->maximize[j] ? -row[c] : row[c];
+	}
+	size_t l = strlen(text);
+	while (l > 0 && isspace((unsigned char)text[l - 1]))
+		l--;
+	s->label[s->n] = NULL;
+	if (!(s->line[s->n] = strndup(text + strspn(text, " \t"), l - strspn(text, " \t"))))
+		return err_oom();
+	s->seq[s->n] = s->n ? s->seq[s->n - 1] + 1 : 1;
+	s->n++;
+	return 0;
+}
+
+static int read_matrix(struct pf_set *s, char *buf, size_t len, const char *name)
+{
+	long line = 0;
+	int rc = 0;
+	for (char *p = buf; p < buf + len;) {
+		char *nl = memchr(p, '\n', buf + len - p), *e = nl ? nl : buf + len;
+		line++;
+		*e = 0;
+		char *t = p + strspn(p, " \t\r");
+		p = e + 1;
+		if (!*t || *t == '#')
+			continue;
+		if (strlen(t) != (size_t)(e - t))
+			rc = err_set("%s:%ld: NUL byte in line", name, line);
+		else
+			rc = add_row(s, t, name, line);
+		if (rc == -2 || (rc < 0 && (rc = bad(s)) < 0))
+			return rc;
+	}
+	return 0;
+}
+
+static int slurp(const char *path, const char *name, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	if (!f)
+		return err_set("%s:", path);
+	for (;;) {
+		if (cap - n < 65536) {
+			char *nb = realloc(buf, cap = 2 * cap + 65536);
+			if (!nb) {
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return err_oom();
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	int e = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	else
+		clearerr(stdin);
+	if (e) {
+		free(buf);
+		return err_set("%s: read error", name);
+	}
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int pf_set_read(struct pf_set *s, const char *path)
+{
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	char *buf = NULL;
+	size_t len = 0;
+	if (slurp(path, name, &buf, &len) < 0)
+		return -1;
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)buf[i]))
+		i++;
+	int rc = 0;
+	if (i < len) {
+		int kind = buf[i] == '{' ? 1 : 2;
+		if (s->kind && kind != s->kind)
+			rc = err_set("%s: %s, but the input before was %s", name,
+			             kind == 1 ? "NDJSON records" : "a matrix", kind == 1 ? "a matrix" : "NDJSON records");
+		else {
+			s->kind = kind;
+			rc = kind == 1 ? read_records(s, buf, len, name) : read_matrix(s, buf, len, name);
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+int pf_set_unique(struct pf_set *s)
+{
+	unsigned char *dup = malloc(s->n ? s->n : 1);
+	if (!dup || pf_dups(s->n, s->m, s->f, dup) < 0) {
+		free(dup);
+		return dup ? -1 : err_oom();
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (dup[i]) {
+			if (s->rec)
+				json_object_put(s->rec[i]);
+			if (s->line)
+				free(s->line[i]);
+			free(s->label[i]);
+			continue;
+		}
+		memmove(s->f + k * s->m, s->f + i * s->m, s->m * sizeof *s->f);
+		if (s->rec)
+			s->rec[k] = s->rec[i];
+		if (s->line)
+			s->line[k] = s->line[i];
+		s->label[k] = s->label[i];
+		s->seq[k] = s->seq[i];
+		k++;
+	}
+	s->n = k;
+	free(dup);
+	return 0;
+}
+
+/* Shortest text that reads back as v; "inf", "-inf", "nan" for the others (matrix output). */
+static void fmt_plain(char *buf, double v)
+{
+	if (!isfinite(v)) {
+		strcpy(buf, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+		return;
+	}
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, 32, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+}
+
+int pf_set_write(FILE *f, const struct pf_set *s, size_t i, const struct pf_extra *x, int nx)
+{
+	if (s->rec) {
+		for (int k = 0; k < nx; k++)
+			rec_set(s->rec[i], x[k].key, x[k].is_int ? json_object_new_int64((int64_t)x[k].v)
+			                                         : rec_double(x[k].v));
+		return rec_write(f, s->rec[i]);
+	}
+	if (fputs(s->line[i], f) == EOF)
+		return err_set("write error:");
+	for (int k = 0; k < nx; k++) {
+		char buf[40];
+		if (x[k].is_int)
+			snprintf(buf, sizeof buf, "%lld", (long long)x[k].v);
+		else
+			fmt_plain(buf, x[k].v);
+		if (fprintf(f, " %s", buf) < 0)
+			return err_set("write error:");
+	}
+	if (putc('\n', f) == EOF)
+		return err_set("write error:");
+	return 0;
+}
+
+/* The text of a record's field for the table, or "" (malloc'd). */
+static char *field_text(json_object *o, const char *key)
+{
+	json_object *v = o ? rec_path(o, key) : NULL;
+	const char *t = v ? json_object_get_string(v) : "";
+	return strdup(t ? t : "");
+}
+
+int pf_table_write(FILE *f, const struct pf_set *s, const unsigned char *sel)
+{
+	int has_id = 0, has_label = 0, nc;
+	size_t rows = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (sel && !sel[i])
+			continue;
+		rows++;
+		has_id |= s->rec && rec_path(s->rec[i], "id") != NULL;
+		has_label |= s->label[i] != NULL;
+	}
+	nc = 1 + has_id + has_label + s->m;
+	/* cell[r][c], row 0 the header */
+	char **cell = calloc((rows + 1) * nc, sizeof *cell);
+	int *w = calloc(nc, sizeof *w), rc = 0;
+	if (!cell || !w) {
+		free(cell);
+		free(w);
+		return err_oom();
+	}
+	int c = 0;
+	cell[c++] = strdup("#");
+	if (has_id)
+		cell[c++] = strdup("id");
+	if (has_label)
+		cell[c++] = strdup("label");
+	for (int j = 0; j < s->m; j++) {
+		size_t l = strlen(s->name[j]) + 8;
+		if ((cell[c] = malloc(l)))
+			snprintf(cell[c], l, "%s%s", s->name[j], s->maximize[j] ? "" : " (min)");
+		c++;
+	}
+	size_t r = 1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (sel && !sel[i])
+			continue;
+		char **row = cell + r++ * nc;
+		c = 0;
+		if ((row[c] = malloc(24)))
+			snprintf(row[c], 24, "%zu", s->seq[i]);
+		c++;
+		if (has_id)
+			row[c++] = field_text(s->rec[i], "id");
+		if (has_label)
+			row[c++] = strdup(s->label[i] ? s->label[i] : "");
+		for (int j = 0; j < s->m; j++, c++)
+			if ((row[c] = malloc(32)))
+				snprintf(row[c], 32, "%.6g", pf_set_value(s, i, j));
+	}
+	for (size_t k = 0; k < (rows + 1) * nc; k++) {
+		if (!cell[k]) {
+			rc = err_oom();
+			goto out;
+		}
+		int l = (int)strlen(cell[k]);
+		if (l > w[k % nc])
+			w[k % nc] = l;
+	}
+	/* Text columns (id, label) left-aligned, numbers right-aligned, two spaces apart. */
+	for (size_t k = 0; k <= rows && rc == 0; k++) {
+		for (c = 0; c < nc; c++) {
+			int left = c > 0 && c < 1 + has_id + has_label;
+			const char *t = cell[k * nc + c];
+			if (c + 1 == nc)
+				rc = fprintf(f, "%*s\n", w[c], t) < 0;
+			else if (left)
+				rc = fprintf(f, "%-*s  ", w[c], t) < 0;
+			else
+				rc = fprintf(f, "%*s  ", w[c], t) < 0;
+			if (rc) {
+				rc = err_set("write error:");
+				break;
+			}
+		}
+	}
+out:
+	for (size_t k = 0; k < (rows + 1) * nc; k++)
+		free(cell[k]);
+	free(cell);
+	free(w);
+	return rc;
+}
