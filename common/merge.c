@@ -1,0 +1,823 @@
+/* merge.c — see merge.h: methods, weights, the thread pool and the element kernels. The streaming
+ * driver is in merge_run.c. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvt.h"
+#include "dtype.h"
+#include "err.h"
+#include "merge.h"
+#include "rec.h"
+
+#define BLK 1024                /* elements a kernel call works on: its arrays stay in L1/L2 */
+#define SLERP_BLK 65536         /* elements per partial sum of SLERP's dot products */
+#define MAX_THREADS 256
+
+static const char *const method_names[MERGE_NMETHODS] = {
+	[MERGE_LINEAR] = "linear", [MERGE_TASK_ARITHMETIC] = "task-arithmetic",
+	[MERGE_TIES] = "ties", [MERGE_DARE_LINEAR] = "dare-linear",
+	[MERGE_DARE_TIES] = "dare-ties", [MERGE_SLERP] = "slerp",
+};
+
+int merge_method_parse(const char *s)
+{
+	for (int i = 0; i < MERGE_NMETHODS; i++)
+		if (strcmp(s, method_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *merge_method_name(int m) { return m >= 0 && m < MERGE_NMETHODS ? method_names[m] : "?"; }
+
+int merge_method_uses_base(int m)
+{
+	return m == MERGE_TASK_ARITHMETIC || m == MERGE_TIES || m == MERGE_DARE_LINEAR ||
+	       m == MERGE_DARE_TIES;
+}
+
+int merge_method_uses_density(int m)
+{
+	return m == MERGE_TIES || m == MERGE_DARE_LINEAR || m == MERGE_DARE_TIES;
+}
+
+int merge_method_uses_seed(int m) { return m == MERGE_DARE_LINEAR || m == MERGE_DARE_TIES; }
+
+int merge_method_whole_tensor(int m, double density)
+{
+	return m == MERGE_SLERP || (m == MERGE_TIES && density < 1);
+}
+
+/* ---- weights ---- */
+
+static int weight_value(double v, size_t i, const char *name)
+{
+	if (!isfinite(v))
+		return name ? err_set("weights: weight of checkpoint '%s' is not a finite number", name)
+		            : err_set("weights: weight %zu is not a finite number", i + 1);
+	return 0;
+}
+
+static int weights_list(const char *s, size_t n, double *w, size_t *nw)
+{
+	size_t k = 0;
+	for (const char *p = s;;) {
+		char *end;
+		errno = 0;
+		double v = strtod(p, &end);
+		while (end != p && (*end == ' ' || *end == '\t'))
+			end++;
+		if (end == p || (*end != ',' && *end != 0))
+			return err_set("weights: '%s': not a comma-separated list of numbers", s);
+		if (weight_value(v, k, NULL) < 0)
+			return -1;
+		if (k >= n)
+			return err_set("weights: more weights than the %zu checkpoint%s", n, n == 1 ? "" : "s");
+		w[k++] = v;
+		if (*end == 0)
+			break;
+		p = end + 1;
+	}
+	*nw = k;
+	return 0;
+}
+
+static int json_number(json_object *v, double *out)
+{
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return -1;
+	*out = json_object_get_double(v);
+	return 0;
+}
+
+static int weights_json(const char *path, size_t n, const char *const *names, double *w,
+                        size_t *nw)
+{
+	const char *shown = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	json_object *o = rec_load(path), *ws;
+	int rc = -1;
+	if (!o)
+		return err_prefix("weights: ");
+	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "weights", &ws) ||
+	    !ws) {
+		err_set("weights: %s: no \"weights\" field in a JSON object", shown);
+		goto out;
+	}
+	if (json_object_is_type(ws, json_type_array)) {
+		size_t k = json_object_array_length(ws);
+		if (k > n) {
+			err_set("weights: %s: %zu weights for %zu checkpoint%s", shown, k, n, n == 1 ? "" : "s");
+			goto out;
+		}
+		for (size_t i = 0; i < k; i++) {
+			if (json_number(json_object_array_get_idx(ws, i), &w[i]) < 0) {
+				err_set("weights: %s: weight %zu is not a number", shown, i + 1);
+				goto out;
+			}
+			if (weight_value(w[i], i, NULL) < 0) {
+				err_prefix("%s: ", shown);
+				goto out;
+			}
+		}
+		*nw = k;
+		rc = 0;
+	} else if (json_object_is_type(ws, json_type_object)) {
+		unsigned char *seen = calloc(n ? n : 1, 1);
+		if (!seen) {
+			err_oom();
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n; j++)
+				if (strcmp(names[i], names[j]) == 0) {
+					err_set("weights: %s: checkpoints %zu and %zu are both named '%s': give the weights as an array",
+					        shown, i + 1, j + 1, names[i]);
+					free(seen);
+					goto out;
+				}
+		json_object_object_foreach(ws, key, val) {
+			size_t i = 0;
+			while (i < n && strcmp(names[i], key) != 0)
+				i++;
+			if (i == n) {
+				err_set("weights: %s: no checkpoint named '%s' among the inputs", shown, key);
+				free(seen);
+				goto out;
+			}
+			if (json_number(val, &w[i]) < 0) {
+				err_set("weights: %s: weight of checkpoint '%s' is not a number", shown, key);
+				free(seen);
+				goto out;
+			}
+			if (weight_value(w[i], i, key) < 0) {
+				err_prefix("%s: ", shown);
+				free(seen);
+				goto out;
+			}
+			seen[i] = 1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!seen[i]) {
+				err_set("weights: %s: no weight for checkpoint '%s'", shown, names[i]);
+				free(seen);
+				goto out;
+			}
+		free(seen);
+		*nw = n;
+		rc = 0;
+	} else {
+		err_set("weights: %s: \"weights\" is neither an array nor an object", shown);
+	}
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int merge_weights_parse(const char *arg, size_t n, const char *const *names, double *w, size_t *nw)
+{
+	if (arg[0] == '@')
+		return weights_json(arg + 1, n, names, w, nw);
+	return weights_list(arg, n, w, nw);
+}
+
+/* ---- the thread pool: fn(ctx, tid, nthreads) on every thread, the caller being tid 0 ---- */
+
+struct pool;
+struct worker { struct pool *p; int tid; };
+
+struct pool {
+	int n;
+	pthread_t *th;
+	struct worker *wk;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	unsigned long gen;
+	int busy, quit;
+	void (*fn)(void *ctx, int tid, int nt);
+	void *ctx;
+};
+
+static void *pool_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct pool *p = wk->p;
+	unsigned long seen = 0;
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->gen == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		seen = p->gen;
+		void (*fn)(void *, int, int) = p->fn;
+		void *ctx = p->ctx;
+		pthread_mutex_unlock(&p->mu);
+		fn(ctx, wk->tid, p->n);
+		pthread_mutex_lock(&p->mu);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->done);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+static void pool_run(struct pool *p, void (*fn)(void *, int, int), void *ctx)
+{
+	if (p->n == 1) {
+		fn(ctx, 0, 1);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->busy = p->n - 1;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	fn(ctx, 0, p->n);
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 1; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p->th);
+	free(p->wk);
+}
+
+static int pool_start(struct pool *p, int n)
+{
+	memset(p, 0, sizeof *p);
+	p->n = 1;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	if (!(p->th = calloc(n, sizeof *p->th)) || !(p->wk = calloc(n, sizeof *p->wk)))
+		return err_oom();
+	for (int i = 1; i < n; i++) {
+		p->wk[i] = (struct worker){ p, i };
+		int e = pthread_create(&p->th[i], NULL, pool_main, &p->wk[i]);
+		if (e) {
+			errno = e;
+			return err_set("cannot start thread:");
+		}
+		p->n = i + 1;
+	}
+	return 0;
+}
+
+/* ---- the merger ---- */
+
+struct merger {
+	int method, normalize, acc, nt;
+	size_t n, nw;
+	double density;
+	uint64_t seed;
+	double *given;          /* the weights as given (nw) */
+	double *eff;            /* the weights the kernels use (n) */
+	double slerp_t;
+	struct pool pool;
+	int pool_on;
+	void **scratch;         /* per thread: (3 + n) × BLK accumulator elements */
+	uint64_t **hist;        /* per thread: 65536 counts, for TIES thresholds (allocated on use) */
+
+	/* the current tensor */
+	int dt;
+	uint64_t numel;
+	double *coef;           /* the factor of input i's elements (SLERP: per tensor) */
+	unsigned char *active;  /* coef[i] != 0: input i is read */
+	uint64_t *dare_key;     /* DARE: per input */
+	uint64_t dare_thr;      /* keep when hash >> 11 < dare_thr */
+	uint64_t *thr, *last;   /* TIES: keep |δ| key > thr, or == thr at index ≤ last */
+	unsigned char *trim;    /* TIES: input i is trimmed in this tensor */
+};
+
+const double *merge_weights(const merger *m) { return m->eff; }
+
+int merge_input_used(const merger *m, size_t i)
+{
+	return i < m->n && (m->method == MERGE_SLERP || m->eff[i] != 0);
+}
+
+int merge_whole_tensor(const merger *m) { return merge_method_whole_tensor(m->method, m->density); }
+
+int merge_method_of(const merger *m) { return m->method; }
+
+static int check_params(const struct merge_params *p)
+{
+	size_t n = p->n, nw = p->nw;
+	if (p->method < 0 || p->method >= MERGE_NMETHODS)
+		return err_set("unknown merge method");
+	if (n == 0)
+		return err_set("no checkpoints to merge");
+	if (p->acc != DT_F32 && p->acc != DT_F64)
+		return err_set("the accumulator must be f32 or f64");
+	if (p->threads < 1 || p->threads > MAX_THREADS)
+		return err_set("threads: %d is not in 1..%d", p->threads, MAX_THREADS);
+	for (size_t i = 0; i < nw; i++)
+		if (!isfinite(p->w[i]))
+			return err_set("weights: weight %zu is not a finite number", i + 1);
+	if (merge_method_uses_density(p->method) && !(p->density > 0 && p->density <= 1))
+		return err_set("density %g is not in (0, 1]", p->density);
+	if (p->method == MERGE_SLERP) {
+		if (n != 2)
+			return err_set("slerp merges exactly two checkpoints, not %zu", n);
+		if (nw == 1 && !(p->w[0] >= 0 && p->w[0] <= 1))
+			return err_set("weights: slerp's t = %g is not in [0, 1]", p->w[0]);
+		if (nw == 2 && (p->w[0] < 0 || p->w[1] < 0))
+			return err_set("weights: slerp's two weights must not be negative");
+		if (nw == 2 && !(p->w[0] + p->w[1] >= 1e-12))
+			return err_set("weights: slerp's two weights sum to %g", p->w[0] + p->w[1]);
+		if (nw != 1 && nw != 2)
+			return err_set("weights: slerp takes t, or two weights, not %zu", nw);
+		return 0;
+	}
+	if (nw != n)
+		return err_set("weights: %zu weight%s for %zu checkpoints", nw, nw == 1 ? "" : "s", n);
+	double sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p->w[i] < 0 && !p->allow_negative)
+			return err_set("weights: weight %zu is negative (%g): use --allow-negative", i + 1, p->w[i]);
+		sum += p->w[i];
+	}
+	if (p->normalize && !(fabs(sum) >= 1e-12))
+		return err_set("weights: they sum to %g, which cannot be normalized to 1", sum);
+	return 0;
+}
+
+merger *merge_new(const struct merge_params *p)
+{
+	if (check_params(p) < 0)
+		return NULL;
+	merger *m = calloc(1, sizeof *m);
+	if (!m) {
+		err_oom();
+		return NULL;
+	}
+	size_t n = p->n;
+	m->method = p->method;
+	m->normalize = p->normalize;
+	m->acc = p->acc;
+	m->n = n;
+	m->nw = p->nw;
+	m->density = merge_method_uses_density(p->method) ? p->density : 1;
+	m->seed = p->seed;
+	m->given = malloc(p->nw * sizeof *m->given);
+	m->eff = malloc(n * sizeof *m->eff);
+	m->coef = malloc(n * sizeof *m->coef);
+	m->active = calloc(n, 1);
+	m->dare_key = calloc(n, sizeof *m->dare_key);
+	m->thr = calloc(n, sizeof *m->thr);
+	m->last = calloc(n, sizeof *m->last);
+	m->trim = calloc(n, 1);
+	m->nt = p->threads;
+	m->scratch = calloc(p->threads, sizeof *m->scratch);
+	m->hist = calloc(p->threads, sizeof *m->hist);
+	if (!m->given || !m->eff || !m->coef || !m->active || !m->dare_key || !m->thr || !m->last ||
+	    !m->trim || !m->scratch || !m->hist) {
+		err_oom();
+		goto fail;
+	}
+	for (int t = 0; t < p->threads; t++)
+		if (!(m->scratch[t] = malloc((3 + n) * BLK * sizeof(double)))) {
+			err_oom();
+			goto fail;
+		}
+	memcpy(m->given, p->w, p->nw * sizeof *m->given);
+	if (p->method == MERGE_SLERP) {
+		m->slerp_t = p->nw == 1 ? p->w[0] : p->w[1] / (p->w[0] + p->w[1]);
+		m->eff[0] = 1 - m->slerp_t;
+		m->eff[1] = m->slerp_t;
+	} else {
+		double sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += p->w[i];
+		for (size_t i = 0; i < n; i++)
+			m->eff[i] = p->normalize ? p->w[i] / sum : p->w[i];
+	}
+	if (pool_start(&m->pool, p->threads) < 0) {
+		pool_stop(&m->pool);
+		m->pool.n = 0;
+		goto fail;
+	}
+	m->pool_on = 1;
+	return m;
+fail:
+	merge_free(m);
+	return NULL;
+}
+
+void merge_free(merger *m)
+{
+	if (!m)
+		return;
+	int nt = m->nt;
+	if (m->pool_on)
+		pool_stop(&m->pool);
+	for (int t = 0; m->scratch && t < nt; t++)
+		free(m->scratch[t]);
+	for (int t = 0; m->hist && t < nt; t++)
+		free(m->hist[t]);
+	free(m->scratch);
+	free(m->hist);
+	free(m->given);
+	free(m->eff);
+	free(m->coef);
+	free(m->active);
+	free(m->dare_key);
+	free(m->thr);
+	free(m->last);
+	free(m->trim);
+	free(m);
+}
+
+/* ---- DARE's random mask: splitmix64 outputs indexed by element ---- */
+
+#define GOLDEN 0x9e3779b97f4a7c15ull
+
+static inline uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t dare_key(uint64_t seed, size_t input, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;      /* FNV-1a of the tensor name */
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
+		h = (h ^ *s) * 0x100000001b3ull;
+	uint64_t k = mix64(seed + GOLDEN);
+	k = mix64(k ^ h);
+	return mix64(k + (uint64_t)(input + 1) * GOLDEN);
+}
+
+static inline int dare_keep(uint64_t key, uint64_t index, uint64_t thr)
+{
+	return (mix64(key + (index + 1) * GOLDEN) >> 11) < thr;
+}
+
+static uint64_t dare_threshold(double density)
+{
+	return density >= 1 ? (1ull << 53) : (uint64_t)ldexp(density, 53);
+}
+
+int merge_dare_keep(uint64_t seed, size_t input, const char *name, uint64_t index, double density)
+{
+	return dare_keep(dare_key(seed, input, name), index, dare_threshold(density));
+}
+
+/* ---- kernels, once for each accumulator type ----
+ *
+ * kern_T(m, j, s, len, scratch): elements [s, s + len) of the job (len ≤ BLK), written to the
+ * output. x, acc, bb: BLK elements each; d: n × BLK (TIES: the weighted task vectors).
+ * Every sum runs over the inputs in argument order and starts from its first term (not from 0:
+ * so weights (1, 0, …) give back −0.0 as −0.0). */
+
+struct job {
+	merger *m;
+	uint64_t off;
+	size_t cnt;
+	const void *const *src;
+	const void *base;
+	int out_dt;
+	void *out;
+};
+
+#define DEFINE_KERNEL(T, SUF, TO, FROM, KEYT, ABSMASK)                                          \
+static inline KEYT key_##SUF(T v)                                                               \
+{                                                                                               \
+	KEYT u;                                                                                     \
+	memcpy(&u, &v, sizeof u);                                                                   \
+	return u & ABSMASK;                                                                         \
+}                                                                                               \
+                                                                                                \
+static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t len, T *x)       \
+{                                                                                               \
+	T *acc = x + BLK, *bb = acc + BLK, *d = bb + BLK;                                           \
+	size_t isz = dtype_size(m->dt), n = m->n, na = 0;                                          \
+	uint64_t g0 = jb->off + s;                                                                  \
+	int ties = m->method == MERGE_TIES || m->method == MERGE_DARE_TIES;                        \
+	int dare = m->method == MERGE_DARE_LINEAR || m->method == MERGE_DARE_TIES;                 \
+	T dens = (T)m->density;                                                                     \
+	if (m->method == MERGE_LINEAR || m->method == MERGE_SLERP) {                               \
+		for (size_t i = 0; i < n; i++) {                                                        \
+			if (!m->active[i])                                                                  \
+				continue;                                                                       \
+			T w = (T)m->coef[i];                                                                \
+			TO(x, m->dt, (const char *)jb->src[i] + s * isz, len);                              \
+			if (na++ == 0)                                                                      \
+				for (size_t j = 0; j < len; j++)                                                \
+					acc[j] = w * x[j];                                                          \
+			else                                                                                \
+				for (size_t j = 0; j < len; j++)                                                \
+					acc[j] += w * x[j];                                                         \
+		}                                                                                       \
+		if (na == 0)                                                                            \
+			memset(acc, 0, len * sizeof *acc);                                                  \
+		FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);               \
+		return;                                                                                 \
+	}                                                                                           \
+	TO(bb, m->dt, (const char *)jb->base + s * isz, len);                                       \
+	for (size_t i = 0; i < n; i++) {                                                            \
+		if (!m->active[i])                                                                      \
+			continue;                                                                           \
+		T w = (T)m->coef[i], *di = ties ? d + na * BLK : x;                                     \
+		uint64_t key = m->dare_key[i], thr = m->thr[i], last = m->last[i];                      \
+		int trim = m->method == MERGE_TIES && m->trim[i];                                       \
+		TO(x, m->dt, (const char *)jb->src[i] + s * isz, len);                                  \
+		for (size_t j = 0; j < len; j++) {                                                      \
+			T dj = x[j] - bb[j];                                                                \
+			if (dare)               /* mergekit: δ · mask / density */                          \
+				dj = dj * (T)dare_keep(key, g0 + j, m->dare_thr) / dens;                       \
+			else if (trim) {                                                                    \
+				KEYT k = key_##SUF(dj);                                                         \
+				dj = dj * (T)(k > thr || (k == thr && g0 + j <= last));                         \
+			}                                                                                   \
+			di[j] = w * dj;                                                                     \
+		}                                                                                       \
+		if (!ties) {                                                                            \
+			if (na == 0)                                                                        \
+				memcpy(acc, x, len * sizeof *acc);                                              \
+			else                                                                                \
+				for (size_t j = 0; j < len; j++)                                                \
+					acc[j] += x[j];                                                             \
+		}                                                                                       \
+		na++;                                                                                   \
+	}                                                                                           \
+	if (!ties) {                                                                                \
+		if (na == 0)                                                                            \
+			memcpy(acc, bb, len * sizeof *acc);                                                 \
+		else                                                                                    \
+			for (size_t j = 0; j < len; j++)                                                    \
+				acc[j] = bb[j] + acc[j];                                                        \
+		FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);               \
+		return;                                                                                 \
+	}                                                                                           \
+	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign, divide by the  \
+	 * sum of their weights (0 → 1) when normalizing. */                                        \
+	for (size_t j = 0; j < len; j++) {                                                          \
+		T sum = 0, mixed = 0, div = 0;                                                          \
+		for (size_t a = 0; a < na; a++)                                                         \
+			sum = a ? sum + d[a * BLK + j] : d[a * BLK + j];                                    \
+		int plus = sum >= 0;                                                                    \
+		size_t a = 0;                                                                           \
+		for (size_t i = 0; i < n; i++) {                                                        \
+			if (!m->active[i])                                                                  \
+				continue;                                                                       \
+			T v = d[a++ * BLK + j];                                                             \
+			if (plus ? v > 0 : v < 0) {                                                         \
+				mixed += v;                                                                     \
+				div += (T)m->coef[i];                                                           \
+			}                                                                                   \
+		}                                                                                       \
+		if (m->normalize)                                                                       \
+			mixed /= div == 0 ? 1 : div;                                                        \
+		acc[j] = bb[j] + mixed;                                                                 \
+	}                                                                                           \
+	FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);                   \
+}                                                                                               \
+                                                                                                \
+/* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
+ * elements share it, the index of the last one kept (elements are kept in index order).     \
+ * A radix selection, 16 bits a pass, so no copy of the tensor is needed. */                  \
+static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const void *base,     \
+                                 T *x, uint64_t *hist)                                          \
+{                                                                                               \
+	T *bb = x + BLK;                                                                            \
+	uint64_t n = m->numel, k = (uint64_t)(m->density * (double)n), need, prefix = 0;            \
+	size_t isz = dtype_size(m->dt);                                                             \
+	int bits = (int)sizeof(KEYT) * 8, digit = 0;                                                \
+	m->trim[i] = 0;                                                                             \
+	if (m->density >= 1 || k >= n)                                                              \
+		return;                                                                                 \
+	if (k == 0)                                                                                 \
+		k = 1;                                                                                  \
+	need = k;                                                                                   \
+	for (int pass = 0; pass < bits / 16; pass++) {                                              \
+		int hi = bits - 16 * pass, lo = hi - 16;                                                \
+		memset(hist, 0, 65536 * sizeof *hist);                                                  \
+		for (uint64_t s = 0; s < n; s += BLK) {                                                 \
+			size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                   \
+			TO(x, m->dt, (const char *)src + s * isz, len);                                     \
+			TO(bb, m->dt, (const char *)base + s * isz, len);                                   \
+			for (size_t j = 0; j < len; j++) {                                                  \
+				KEYT key = key_##SUF(x[j] - bb[j]);                                             \
+				if (pass == 0 || (uint64_t)(key >> hi) == prefix)                               \
+					hist[(key >> lo) & 0xffff]++;                                               \
+			}                                                                                   \
+		}                                                                                       \
+		for (digit = 65535; digit > 0 && hist[digit] < need; digit--)                           \
+			need -= hist[digit];                                                                \
+		prefix = prefix << 16 | (uint64_t)digit;                                                \
+	}                                                                                           \
+	m->thr[i] = prefix;                                                                         \
+	m->last[i] = UINT64_MAX;                                                                    \
+	m->trim[i] = 1;                                                                             \
+	if (need == hist[digit])                                                                    \
+		return;                                                                                 \
+	for (uint64_t s = 0, seen = 0; s < n; s += BLK) {                                           \
+		size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                       \
+		TO(x, m->dt, (const char *)src + s * isz, len);                                         \
+		TO(bb, m->dt, (const char *)base + s * isz, len);                                       \
+		for (size_t j = 0; j < len; j++)                                                        \
+			if (key_##SUF(x[j] - bb[j]) == prefix && ++seen == need) {                          \
+				m->last[i] = s + j;                                                             \
+				return;                                                                         \
+			}                                                                                   \
+	}                                                                                           \
+}
+
+DEFINE_KERNEL(float, f32, cvt_to_f32, cvt_from_f32, uint32_t, 0x7fffffffu)
+DEFINE_KERNEL(double, f64, cvt_to_f64, cvt_from_f64, uint64_t, 0x7fffffffffffffffull)
+
+static void apply_worker(void *ctx, int tid, int nt)
+{
+	struct job *jb = ctx;
+	merger *m = jb->m;
+	size_t nb = (jb->cnt + BLK - 1) / BLK;
+	size_t b0 = nb * tid / nt, b1 = nb * (tid + 1) / nt;
+	for (size_t b = b0; b < b1; b++) {
+		size_t s = b * BLK, len = jb->cnt - s < BLK ? jb->cnt - s : BLK;
+		if (m->acc == DT_F64)
+			kern_f64(m, jb, s, len, m->scratch[tid]);
+		else
+			kern_f32(m, jb, s, len, m->scratch[tid]);
+	}
+}
+
+int merge_apply(merger *m, uint64_t off, size_t cnt, const void *const *src, const void *base,
+                int out_dt, void *out)
+{
+	if (!dtype_is_float(out_dt))
+		return err_set("cannot merge into %s elements", dtype_name(out_dt));
+	if (off + cnt > m->numel)
+		return err_set("elements %llu..%llu are beyond the tensor's %llu",
+		               (unsigned long long)off, (unsigned long long)(off + cnt),
+		               (unsigned long long)m->numel);
+	struct job jb = { m, off, cnt, src, base, out_dt, out };
+	if (cnt)
+		pool_run(&m->pool, apply_worker, &jb);
+	return 0;
+}
+
+/* Whole-tensor passes run on the pool too: TIES one input per thread, SLERP fixed blocks whose
+ * partial sums are added in block order, so the numbers do not depend on the thread count. */
+struct prep {
+	merger *m;
+	const void *const *src;
+	const void *base;
+	double *part;           /* SLERP: 3 per block */
+	uint64_t nblk;
+};
+
+static void ties_worker(void *ctx, int tid, int nt)
+{
+	struct prep *pp = ctx;
+	merger *m = pp->m;
+	for (size_t i = tid; i < m->n; i += nt) {
+		if (!m->active[i])
+			continue;
+		if (m->acc == DT_F64)
+			ties_threshold_f64(m, i, pp->src[i], pp->base, m->scratch[tid], m->hist[tid]);
+		else
+			ties_threshold_f32(m, i, pp->src[i], pp->base, m->scratch[tid], m->hist[tid]);
+	}
+}
+
+static void slerp_worker(void *ctx, int tid, int nt)
+{
+	struct prep *pp = ctx;
+	merger *m = pp->m;
+	double *a = m->scratch[tid], *b = a + BLK;
+	size_t isz = dtype_size(m->dt);
+	for (uint64_t k = pp->nblk * tid / nt; k < pp->nblk * (tid + 1) / nt; k++) {
+		double aa = 0, bb = 0, ab = 0;
+		uint64_t end = (k + 1) * SLERP_BLK < m->numel ? (k + 1) * SLERP_BLK : m->numel;
+		for (uint64_t s = k * SLERP_BLK; s < end; s += BLK) {
+			size_t len = end - s < BLK ? (size_t)(end - s) : BLK;
+			cvt_to_f64(a, m->dt, (const char *)pp->src[0] + s * isz, len);
+			cvt_to_f64(b, m->dt, (const char *)pp->src[1] + s * isz, len);
+			for (size_t j = 0; j < len; j++) {
+				aa += a[j] * a[j];
+				bb += b[j] * b[j];
+				ab += a[j] * b[j];
+			}
+		}
+		pp->part[3 * k] = aa;
+		pp->part[3 * k + 1] = bb;
+		pp->part[3 * k + 2] = ab;
+	}
+}
+
+/* mergekit's slerp(t, v0, v1): the directions' cosine; when |cos| > 0.9995 the vectors are
+ * nearly colinear and it falls back to lerp; else sin((1-t)θ)/sin θ and sin(tθ)/sin θ. */
+static int slerp_coefs(merger *m, const void *const *src)
+{
+	struct prep pp = { m, src, NULL, NULL, (m->numel + SLERP_BLK - 1) / SLERP_BLK };
+	if (!(pp.part = malloc((pp.nblk ? pp.nblk : 1) * 3 * sizeof *pp.part)))
+		return err_oom();
+	pool_run(&m->pool, slerp_worker, &pp);
+	double aa = 0, bb = 0, ab = 0, t = m->slerp_t;
+	for (uint64_t k = 0; k < pp.nblk; k++) {
+		aa += pp.part[3 * k];
+		bb += pp.part[3 * k + 1];
+		ab += pp.part[3 * k + 2];
+	}
+	free(pp.part);
+	double na = sqrt(aa), nb = sqrt(bb), dot = ab;
+	if (na > 1e-8)
+		dot /= na;
+	if (nb > 1e-8)
+		dot /= nb;
+	if (fabs(dot) > 0.9995) {
+		m->coef[0] = 1 - t;
+		m->coef[1] = t;
+	} else {
+		double th0 = acos(dot), s0 = sin(th0), tht = th0 * t;
+		m->coef[0] = sin(th0 - tht) / s0;
+		m->coef[1] = sin(tht) / s0;
+	}
+	return 0;
+}
+
+int merge_begin_tensor(merger *m, const char *name, int dt, uint64_t n, const void *const *src,
+                       const void *base)
+{
+	if (!dtype_is_float(dt))
+		return err_set("tensor %s: %s elements cannot be merged", name, dtype_name(dt));
+	m->dt = dt;
+	m->numel = n;
+	m->dare_thr = dare_threshold(m->density);
+	for (size_t i = 0; i < m->n; i++) {
+		m->coef[i] = m->eff[i];
+		m->active[i] = m->eff[i] != 0;
+		m->dare_key[i] = merge_method_uses_seed(m->method) ? dare_key(m->seed, i, name) : 0;
+		m->trim[i] = 0;
+	}
+	if (m->method == MERGE_SLERP) {
+		if (slerp_coefs(m, src) < 0)
+			return -1;
+		for (size_t i = 0; i < m->n; i++)
+			m->active[i] = m->coef[i] != 0;
+	} else if (merge_method_whole_tensor(m->method, m->density)) {
+		for (int t = 0; t < m->pool.n; t++)
+			if (!m->hist[t] && !(m->hist[t] = malloc(65536 * sizeof **m->hist)))
+				return err_oom();
+		struct prep pp = { m, src, base, NULL, 0 };
+		pool_run(&m->pool, ties_worker, &pp);
+	}
+	return 0;
+}
+
+/* ---- provenance ---- */
+
+char *merge_provenance(const merger *m, const char *const *names, const char *base_name)
+{
+	json_object *o = json_object_new_object(), *in = json_object_new_array(),
+	            *w = json_object_new_array();
+	if (!o || !in || !w) {
+		json_object_put(o);
+		json_object_put(in);
+		json_object_put(w);
+		err_oom();
+		return NULL;
+	}
+	rec_set(o, "method", json_object_new_string(method_names[m->method]));
+	for (size_t i = 0; i < m->n; i++)
+		json_object_array_add(in, json_object_new_string(names[i]));
+	rec_set(o, "inputs", in);
+	for (size_t i = 0; i < m->nw; i++)
+		json_object_array_add(w, rec_double(m->given[i]));
+	rec_set(o, "weights", w);
+	if (m->method == MERGE_SLERP)
+		rec_set(o, "t", rec_double(m->slerp_t));
+	else
+		rec_set(o, "normalize", json_object_new_boolean(m->normalize));
+	if (base_name)
+		rec_set(o, "base", json_object_new_string(base_name));
+	if (merge_method_uses_density(m->method))
+		rec_set(o, "density", rec_double(m->density));
+	if (merge_method_uses_seed(m->method))
+		rec_set(o, "seed", json_object_new_uint64(m->seed));
+	rec_set(o, "acc", json_object_new_string(m->acc == DT_F64 ? "f64" : "f32"));
+	char *s = strdup(rec_str(o));
+	json_object_put(o);
+	if (!s)
+		err_oom();
+	return s;
+}
