@@ -1,0 +1,124 @@
+/* lmio.c — see lmio.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvt.h"
+#include "dtype.h"
+#include "err.h"
+#include "lmio.h"
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+struct llama_model *lmio_load(st_ckpt *ck)
+{
+	struct llama_config c;
+	struct llama_model *m;
+	const struct st_tensor *t;
+	const char *cfg = st_config(ck);
+	int r;
+	if (!cfg) {
+		err_set("%s: no config.json (a directory's, or a stream's \"config\" metadata)", st_arg(ck));
+		return NULL;
+	}
+	if (llama_config_parse(&c, cfg) < 0) {
+		err_prefix("%s: config: ", st_arg(ck));
+		return NULL;
+	}
+	if (!(m = llama_new(&c))) {
+		err_prefix("%s: ", st_arg(ck));
+		return NULL;
+	}
+	while ((r = st_next(ck, &t)) > 0) {
+		if (ends_with(t->name, "rotary_emb.inv_freq") || (c.tie_embeddings && !strcmp(t->name, "lm_head.weight")))
+			continue;
+		if (!dtype_is_float(t->dtype)) {
+			err_set("%s: tensor %s: dtype %s is not a float type", st_arg(ck), t->name, dtype_name(t->dtype));
+			goto fail;
+		}
+		float *dst = llama_param_fill(m, t->name, t->ndim, t->shape);
+		if (!dst) {
+			err_prefix("%s: ", st_arg(ck));
+			goto fail;
+		}
+		size_t es = dtype_size(t->dtype);
+		const void *p;
+		ssize_t n;
+		while ((n = st_read(ck, &p, ST_CHUNK)) > 0) {
+			if (cvt_to_f32(dst, t->dtype, p, (size_t)n / es) < 0)
+				goto fail;
+			dst += (size_t)n / es;
+		}
+		if (n < 0)
+			goto fail;
+	}
+	if (r < 0)
+		goto fail;
+	if (llama_check_filled(m) < 0) {
+		err_prefix("%s: ", st_arg(ck));
+		goto fail;
+	}
+	return m;
+fail:
+	llama_free(m);
+	return NULL;
+}
+
+struct llama_model *lmio_load_path(const char *arg)
+{
+	st_ckpt *ck = st_open(arg);
+	if (!ck)
+		return NULL;
+	struct llama_model *m = lmio_load(ck);
+	st_close(ck);
+	return m;
+}
+
+int lmio_save(const struct llama_model *m, const char *path, int dtype, const char *donor_dir,
+              json_object *meta)
+{
+	struct llama_config c = m->cfg;
+	snprintf(c.dtype, sizeof c.dtype, "%s", dtype_torch_name(dtype));
+	char *cfg = llama_config_json(&c);
+	if (!cfg)
+		return -1;
+	struct st_wopts o = { .config = cfg, .donor_dir = donor_dir, .meta = meta };
+	st_writer *w = st_create(path, &o);
+	free(cfg);
+	if (!w)
+		return -1;
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct llama_tensor *t = &m->tensors[i];
+		if (st_add(w, t->name, dtype, t->ndim, t->shape) < 0)
+			goto fail;
+	}
+	if (st_begin(w) < 0)
+		goto fail;
+	enum { CH = 1 << 16 };
+	size_t es = dtype_size(dtype);
+	void *buf = malloc(CH * es);
+	if (!buf) {
+		err_oom();
+		goto fail;
+	}
+	for (int i = 0; i < m->n_tensors; i++) {
+		const struct llama_tensor *t = &m->tensors[i];
+		const float *src = m->params + t->offset;
+		for (size_t done = 0; done < t->numel; done += CH) {
+			size_t k = t->numel - done < CH ? t->numel - done : CH;
+			if (cvt_from_f32(dtype, buf, src + done, k) < 0 || st_write(w, buf, k * es) < 0) {
+				free(buf);
+				goto fail;
+			}
+		}
+	}
+	free(buf);
+	return st_commit(w);
+fail:
+	st_abort(w);
+	return -1;
+}
