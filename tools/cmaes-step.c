@@ -174,13 +174,12 @@ static int cmd_ask(const char *path, int quiet)
 
 static int cmd_tell(const char *path, const char *in)
 {
-	cma *c = cma_load(path);
 	json_object **recs = NULL, *o;
 	long *lines = NULL;
 	int n = 0, cap = 0, rc;
 	char *tmp;
-	if (!c)
-		die_err();
+	/* The records are read before the state, so that `cmaes-step ask s | eval | cmaes-step tell s`
+	 * works as one pipeline: ask has saved its state before the first record reaches us. */
 	rec_reader *r = rec_open(in);
 	if (!r)
 		die_err();
@@ -194,6 +193,9 @@ static int cmd_tell(const char *path, const char *in)
 		recs[n++] = o;
 	}
 	if (rc < 0)
+		die_err();
+	cma *c = cma_load(path);
+	if (!c)
 		die_err();
 	if (cma_tell_records(c, recs, lines, n, rec_name(r)) < 0)
 		die("%s: %s", path, err_get());
