@@ -191,6 +191,13 @@ int pf_hv(size_t n, int m, const double *f, const double *ref, double *hv)
 	return rc;
 }
 
+/* Exclusive contributions. Removing p can uncover the points only p dominated, so the points
+ * that matter are those of rank 1 and 2 (a point of rank 3 or more keeps a dominator of rank 2).
+ * With m = 2 each distinct front point u owns the rectangle between its neighbours on the front,
+ * [u.x, next.x) × [u.y, prev.y), less what the rank-2 points dominated by u alone cover inside
+ * it; those points are exactly the ones whose dominators on the front are u only, found by two
+ * binary searches (the front sorted on x has y descending). */
+
 struct xctx { const double *p; };
 
 static int cmp_x(const void *pa, const void *pb, void *pc)
@@ -202,53 +209,138 @@ static int cmp_x(const void *pa, const void *pb, void *pc)
 	return a < b ? -1 : a > b;
 }
 
-/* m = 2, p non-dominated: sorted on x, distinct points form a staircase and each owns the
- * rectangle between its neighbours; equal points (adjacent in that order) own nothing. */
-static int contrib2(size_t k, const double *p, const size_t *idx, const double *ref, double *c)
+/* p: k points (x, y), rank[i] 1 or 2 (others absent); idx maps them to c[]. */
+static int contrib2(size_t k, const double *p, const unsigned char *rank, const size_t *idx,
+                    const double *ref, double *c)
 {
-	size_t *o = malloc((k ? k : 1) * sizeof *o);
-	if (!o)
-		return err_oom();
-	for (size_t i = 0; i < k; i++)
-		o[i] = i;
-	struct xctx ctx = { p };
-	qsort_r(o, k, sizeof *o, cmp_x, &ctx);
-	for (size_t t = 0; t < k; t++) {
-		const double *q = p + 2 * o[t];
-		const double *prev = t > 0 ? p + 2 * o[t - 1] : NULL, *next = t + 1 < k ? p + 2 * o[t + 1] : NULL;
-		if ((prev && prev[0] == q[0]) || (next && next[0] == q[0]))
-			continue;
-		c[idx[o[t]]] = ((next ? next[0] : ref[0]) - q[0]) * ((prev ? prev[1] : ref[1]) - q[1]);
+	size_t *u = malloc((k ? k : 1) * sizeof *u), *owner = malloc((k ? k : 1) * sizeof *owner);
+	size_t *start = calloc(k + 2, sizeof *start), *by = malloc((k ? k : 1) * sizeof *by), nu = 0;
+	double *tmp = malloc((k ? k : 1) * 2 * sizeof *tmp);
+	unsigned char *twin = calloc(k ? k : 1, 1);
+	int rc = -1;
+	if (!u || !owner || !start || !by || !tmp || !twin) {
+		err_oom();
+		goto out;
 	}
-	free(o);
-	return 0;
+	for (size_t i = 0; i < k; i++)
+		if (rank[i] == 1)
+			u[nu++] = i;
+	struct xctx ctx = { p };
+	qsort_r(u, nu, sizeof *u, cmp_x, &ctx);
+	/* distinct front points: equal ones are adjacent (same x means same point on a front) */
+	size_t d = 0;
+	for (size_t t = 0; t < nu; t++) {
+		if (d > 0 && p[2 * u[t]] == p[2 * u[d - 1]]) {
+			twin[d - 1] = 1;
+			continue;
+		}
+		u[d++] = u[t];
+	}
+	nu = d;
+	/* owner of each rank-2 point: the only front point dominating it, else none (nu) */
+	for (size_t i = 0; i < k; i++) {
+		owner[i] = nu;
+		if (rank[i] != 2)
+			continue;
+		size_t lo = 0, hi = nu;       /* a = #front points with x ≤ q.x */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (p[2 * u[mid]] <= p[2 * i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t a = lo;
+		lo = 0, hi = nu;              /* b = first front point with y ≤ q.y */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (p[2 * u[mid] + 1] <= p[2 * i + 1])
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if (a == lo + 1)
+			owner[i] = lo;
+	}
+	/* bucket the owned points by owner */
+	for (size_t i = 0; i < k; i++)
+		start[owner[i] + 1]++;
+	for (size_t t = 1; t <= nu + 1; t++)
+		start[t] += start[t - 1];
+	for (size_t i = 0; i < k; i++)
+		by[start[owner[i]]++] = i;
+	for (size_t t = nu + 1; t > 0; t--)
+		start[t] = start[t - 1];
+	start[0] = 0;
+	for (size_t t = 0; t < nu; t++) {
+		if (twin[t])
+			continue;
+		const double *q = p + 2 * u[t];
+		double r[2] = { t + 1 < nu ? p[2 * u[t + 1]] : ref[0], t > 0 ? p[2 * u[t - 1] + 1] : ref[1] };
+		size_t n2 = 0;
+		for (size_t s = start[t]; s < start[t + 1]; s++, n2++)
+			memcpy(tmp + 2 * n2, p + 2 * by[s], 2 * sizeof *tmp);
+		c[idx[u[t]]] = (r[0] - q[0]) * (r[1] - q[1]) - hv2(tmp, n2, r);
+	}
+	rc = 0;
+out:
+	free(u);
+	free(owner);
+	free(start);
+	free(by);
+	free(tmp);
+	free(twin);
+	return rc;
 }
 
 int pf_hv_contrib(size_t n, int m, const double *f, const double *ref, double *c)
 {
 	size_t *idx = malloc((n ? n : 1) * sizeof *idx), k, s = 0;
-	unsigned char *nd = malloc(n ? n : 1);
-	double *p = NULL, *lim = NULL;
+	unsigned char *rank = malloc(2 * (n ? n : 1));
+	double *p = NULL, *rest = NULL, *lim = NULL;
 	int rc = -1;
 	if (check_m(m) < 0)
 		goto out;
-	if (!idx || !nd) {
+	if (!idx || !rank) {
 		err_oom();
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		c[i] = 0;
-	if ((k = inside(n, m, f, ref, &p, idx)) == (size_t)-1 || pf_front(k, m, p, nd) < 0)
+	if ((k = inside(n, m, f, ref, &p, idx)) == (size_t)-1 || pf_front(k, m, p, rank) < 0)
 		goto out;
-	/* Only non-dominated points own volume; equal points are kept: each covers the other. */
+	/* rank 2: the front of what is left */
+	if (!(rest = malloc((k ? k : 1) * m * sizeof *rest))) {
+		err_oom();
+		goto out;
+	}
+	size_t *ri = malloc((k ? k : 1) * sizeof *ri), nr = 0;
+	if (!ri) {
+		err_oom();
+		goto out;
+	}
 	for (size_t i = 0; i < k; i++)
-		if (nd[i]) {
+		if (!rank[i]) {
+			memcpy(rest + nr * m, p + i * m, (size_t)m * sizeof *p);
+			ri[nr++] = i;
+		}
+	if (pf_front(nr, m, rest, rank + n) < 0) {
+		free(ri);
+		goto out;
+	}
+	for (size_t i = 0; i < nr; i++)
+		rank[ri[i]] = rank[n + i] ? 2 : 0;
+	free(ri);
+	/* keep ranks 1 and 2, indices alongside */
+	for (size_t i = 0; i < k; i++)
+		if (rank[i]) {
 			memmove(p + s * m, p + i * m, (size_t)m * sizeof *p);
-			idx[s++] = idx[i];
+			idx[s] = idx[i];
+			rank[s++] = rank[i];
 		}
 	k = s;
 	if (m == 2) {
-		rc = contrib2(k, p, idx, ref, c);
+		rc = contrib2(k, p, rank, idx, ref, c);
 		goto out;
 	}
 	if (!(lim = malloc((k ? k : 1) * m * sizeof *lim))) {
@@ -256,6 +348,8 @@ int pf_hv_contrib(size_t n, int m, const double *f, const double *ref, double *c
 		goto out;
 	}
 	for (size_t i = 0; i < k; i++) {
+		if (rank[i] != 1)
+			continue;
 		const double *q = p + i * m;
 		size_t l = 0;
 		for (size_t j = 0; j < k; j++) {
@@ -273,8 +367,9 @@ int pf_hv_contrib(size_t n, int m, const double *f, const double *ref, double *c
 	rc = 0;
 out:
 	free(idx);
-	free(nd);
+	free(rank);
 	free(p);
+	free(rest);
 	free(lim);
 	return rc;
 }
