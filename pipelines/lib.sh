@@ -9,9 +9,9 @@ die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
 usage_die() { printf '%s: %s\nTry '\''%s --help'\'' for more information.\n' "$PROG" "$*" "$PROG" >&2; exit 2; }
 say() { [ -n "${QUIET:-}" ] || printf '%s: %s\n' "$PROG" "$*" >&2; }
 
-# The directory holding this script and the recycle programs next to it (bin/ in a checkout).
+# The recycle programs: from PATH, else from bin/ beside pipelines/ in a checkout.
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -x "$here/../bin/wmerge" ]; then PATH="$here/../bin:$PATH"; fi
+if ! command -v wmerge > /dev/null 2>&1 && [ -x "$here/../bin/wmerge" ]; then PATH="$here/../bin:$PATH"; fi
 export PATH
 
 # atomic_write FILE: standard input into FILE, through a temporary sibling renamed at the end.
