@@ -22,6 +22,7 @@
 #ifdef LLAMA_CORE_DOUBLE
 typedef double real;
 #define GEMM cblas_dgemm
+#define GEMV cblas_dgemv
 #define EXP exp
 #define COS cos
 #define SIN sin
@@ -29,6 +30,7 @@ typedef double real;
 #else
 typedef float real;
 #define GEMM cblas_sgemm
+#define GEMV cblas_sgemv
 #define EXP expf
 #define COS cosf
 #define SIN sinf
@@ -199,14 +201,6 @@ static void rope_apply(real *x, int N, int nh, int D, const real *cs, const real
 	}
 }
 
-static real dot(const real *a, const real *b, int n)
-{
-	real s = 0;
-	for (int i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
 static void axpy(real *y, real a, const real *x, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -222,47 +216,72 @@ struct kv {
 	const int *pos0;
 };
 
-/* Causal grouped-query attention of layer l: y (N, H·D) from q (N, H·D) and the keys/values.
- * With att (training), the probabilities of sequence s, head h, query i are kept at
- * att[H·aoff[s] + (h·L + i)·L + j]. */
+/* Causal grouped-query attention of layer l: y (N, H·D) from q (N, H·D) and the keys/values,
+ * per (sequence, head) as two gemms: S = q·kᵀ·scale (L, Lk), softmax over each row's first
+ * p0+i+1 keys (the rest zeroed), y = S·v. Query head h reads kv head h / (H / kv_heads), as
+ * Hugging Face's repeat_kv. The causal upper triangle is computed and discarded: gemm is so much
+ * faster than a loop that this wins. With att (training, no cache), the probabilities of
+ * sequence s, head h are kept as an (L, L) matrix at att[H·aoff[s] + h·L·L]; otherwise
+ * scratch (room for L·Lk) is used. */
 static void attention_forward(const struct llama_config *c, struct ws *w, int l, real *y,
                               const real *q, const real *k, const real *v, const struct kv *kc,
-                              real *att, real *row)
+                              real *att, real *scratch)
 {
 	const int H = c->heads, D = c->head_dim, QD = H * D, KD = c->kv_heads * D;
 	const int group = H / c->kv_heads;
 	const real scale = (real)(1 / sqrt((double)D));
 	for (int s = 0; s < w->n; s++) {
-		int L = w->lens[s], p0 = kc && kc->pos0 ? kc->pos0[s] : 0;
+		int L = w->lens[s], p0 = kc ? kc->pos0[s] : 0, Lk = p0 + L;
 		const real *K = kc ? kc->k[s] + l * kc->lstride : k + (size_t)w->off[s] * KD;
 		const real *V = kc ? kc->v[s] + l * kc->lstride : v + (size_t)w->off[s] * KD;
 		for (int h = 0; h < H; h++) {
 			int g = h / group;
+			const real *qh = q + (size_t)w->off[s] * QD + h * D;
+			real *yh = y + (size_t)w->off[s] * QD + h * D;
+			real *S = att ? att + (size_t)H * w->aoff[s] + (size_t)h * L * L : scratch;
+			if (!att && L <= 4) {
+				/* Decoding: a few rows against the cache; gemv reads k and v in place,
+				 * where gemm would first copy them. */
+				for (int i = 0; i < L; i++) {
+					int nk = p0 + i + 1;
+					real *p = S, mx = -INFINITY, sum = 0;
+					GEMV(CblasRowMajor, CblasNoTrans, nk, D, scale, K + g * D, KD,
+					     qh + (size_t)i * QD, 1, 0, p, 1);
+					for (int j = 0; j < nk; j++)
+						if (p[j] > mx)
+							mx = p[j];
+					for (int j = 0; j < nk; j++)
+						sum += p[j] = EXP(p[j] - mx);
+					GEMV(CblasRowMajor, CblasTrans, nk, D, 1 / sum, V + g * D, KD, p, 1, 0,
+					     yh + (size_t)i * QD, 1);
+				}
+				continue;
+			}
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD,
+			     K + g * D, KD, 0, S, Lk);
 			for (int i = 0; i < L; i++) {
-				const real *qi = q + (size_t)(w->off[s] + i) * QD + h * D;
-				real *yi = y + (size_t)(w->off[s] + i) * QD + h * D;
-				real *p = att ? att + (size_t)H * w->aoff[s] + ((size_t)h * L + i) * L : row;
+				real *p = S + (size_t)i * Lk, mx = -INFINITY, sum = 0;
 				int nk = p0 + i + 1;
-				real mx = -INFINITY;
-				for (int j = 0; j < nk; j++) {
-					p[j] = dot(qi, K + (size_t)j * KD + g * D, D) * scale;
+				for (int j = 0; j < nk; j++)
 					if (p[j] > mx)
 						mx = p[j];
-				}
-				real sum = 0;
 				for (int j = 0; j < nk; j++)
 					sum += p[j] = EXP(p[j] - mx);
 				for (int j = 0; j < nk; j++)
 					p[j] /= sum;
-				memset(yi, 0, D * sizeof *yi);
-				for (int j = 0; j < nk; j++)
-					axpy(yi, p[j], V + (size_t)j * KD + g * D, D);
+				for (int j = nk; j < Lk; j++)
+					p[j] = 0;
 			}
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, Lk, 1, S, Lk,
+			     V + g * D, KD, 0, yh, QD);
 		}
 	}
 }
 
-/* Backward of attention_forward without cache: dq (zeroed here), dk, dv (zeroed here) from dy. */
+/* Backward of attention_forward without cache, per (sequence, head): with P the kept
+ * probabilities, dP = dy·vᵀ, dv += Pᵀ·dy, dS = P∘(dP − rowsum(P∘dP)), dq = scale·dS·k,
+ * dk += scale·dSᵀ·q. dq is written whole; dk and dv are zeroed here and accumulated over the
+ * heads that share them. dp: scratch of L·L. */
 static void attention_backward(const struct llama_config *c, struct ws *w, real *dq, real *dk,
                                real *dv, const real *dy, const real *q, const real *k,
                                const real *v, const real *att, real *dp)
@@ -270,7 +289,6 @@ static void attention_backward(const struct llama_config *c, struct ws *w, real 
 	const int H = c->heads, D = c->head_dim, QD = H * D, KD = c->kv_heads * D;
 	const int group = H / c->kv_heads;
 	const real scale = (real)(1 / sqrt((double)D));
-	memset(dq, 0, (size_t)w->N * QD * sizeof *dq);
 	memset(dk, 0, (size_t)w->N * KD * sizeof *dk);
 	memset(dv, 0, (size_t)w->N * KD * sizeof *dv);
 	for (int s = 0; s < w->n; s++) {
@@ -278,22 +296,26 @@ static void attention_backward(const struct llama_config *c, struct ws *w, real 
 		size_t o = w->off[s];
 		for (int h = 0; h < H; h++) {
 			int g = h / group;
+			const real *P = att + (size_t)H * w->aoff[s] + (size_t)h * L * L;
+			const real *dyh = dy + o * QD + h * D, *qh = q + o * QD + h * D;
+			const real *kg = k + o * KD + g * D, *vg = v + o * KD + g * D;
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, 1, dyh, QD, vg, KD, 0, dp, L);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, 1, P, L, dyh, QD, 1,
+			     dv + o * KD + g * D, KD);
 			for (int i = 0; i < L; i++) {
-				const real *p = att + (size_t)H * w->aoff[s] + ((size_t)h * L + i) * L;
-				const real *dyi = dy + (o + i) * QD + h * D, *qi = q + (o + i) * QD + h * D;
-				real *dqi = dq + (o + i) * QD + h * D;
-				real sum = 0;
-				for (int j = 0; j <= i; j++) {
-					dp[j] = dot(dyi, v + (o + j) * KD + g * D, D);
-					sum += p[j] * dp[j];
-					axpy(dv + (o + j) * KD + g * D, p[j], dyi, D);
-				}
-				for (int j = 0; j <= i; j++) {
-					real ds = p[j] * (dp[j] - sum) * scale;
-					axpy(dqi, ds, k + (o + j) * KD + g * D, D);
-					axpy(dk + (o + j) * KD + g * D, ds, qi, D);
-				}
+				const real *pi = P + (size_t)i * L;
+				real *di = dp + (size_t)i * L, sum = 0;
+				for (int j = 0; j <= i; j++)
+					sum += pi[j] * di[j];
+				for (int j = 0; j <= i; j++)
+					di[j] = pi[j] * (di[j] - sum);
+				for (int j = i + 1; j < L; j++)
+					di[j] = 0;
 			}
+			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, L, scale, dp, L, kg, KD, 0,
+			     dq + o * QD + h * D, QD);
+			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, scale, dp, L, qh, QD, 1,
+			     dk + o * KD + g * D, KD);
 		}
 	}
 }
@@ -310,13 +332,13 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 	const int C = c->hidden, QD = c->heads * c->head_dim, KD = c->kv_heads * c->head_dim;
 	const int F = c->ff, D = c->head_dim;
 	size_t N = 0, att = 0;
-	int maxk = 1;
+	size_t scratch = 1;   /* attention scores of one (sequence, head) */
 	for (int s = 0; s < n; s++) {
 		N += lens[s];
 		att += (size_t)lens[s] * lens[s];
-		int nk = (pos0 ? pos0[s] : 0) + lens[s];
-		if (nk > maxk)
-			maxk = nk;
+		size_t sc = (size_t)lens[s] * ((pos0 ? pos0[s] : 0) + lens[s]);
+		if (sc > scratch)
+			scratch = sc;
 	}
 	if (N > INT32_MAX / 2 || (train && att > INT32_MAX))
 		return err_set("batch too large");
@@ -340,7 +362,7 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 		{ B_Y, L * N * QD }, { B_XM, train ? L * N * C : 0 }, { B_INV2, L * N },
 		{ B_B, L * N * C }, { B_G, L * N * F }, { B_U, L * N * F }, { B_H, L * N * F },
 		{ B_INVF, N }, { B_XF, N * C }, { B_COS, N * D / 2 }, { B_SIN, N * D / 2 },
-		{ B_ROW, maxk },
+		{ B_ROW, scratch },
 	};
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (need[i].n && !wbuf(w, need[i].b, need[i].n))
@@ -439,7 +461,7 @@ static double log_softmax_at(const real *z, int V, int t)
 			mx = z[j];
 	double sum = 0;
 	for (int j = 0; j < V; j++)
-		sum += exp((double)(z[j] - mx));
+		sum += EXP(z[j] - mx);
 	return (double)(z[t] - mx) - log(sum);
 }
 
@@ -545,12 +567,13 @@ CORE int core_loss_grad(const struct net *nt, struct ws *w, size_t n_params, int
 			for (int j = 1; j < V; j++)
 				if (zr[j] > mx)
 					mx = zr[j];
-			double sum = 0;
+			double sum = 0, zt = zr[t] - mx;
 			for (int j = 0; j < V; j++)
-				sum += exp((double)(zr[j] - mx));
-			total += log(sum) - (double)(zr[t] - mx);
+				sum += zr[j] = EXP(zr[j] - mx);
+			total += log(sum) - zt;
+			real f = (real)(1 / (sum * count));
 			for (int j = 0; j < V; j++)
-				zr[j] = (real)(exp((double)(zr[j] - mx)) / sum / count);
+				zr[j] *= f;
 			zr[t] -= (real)(1.0 / count);
 		}
 		matmul_backward(dxf + (size_t)r0 * C, 0, GW(LLAMA_HEAD, -1), z, xf + (size_t)r0 * C,
