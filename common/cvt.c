@@ -1,8 +1,8 @@
 /* cvt.c — see cvt.h.
  *
  * Every chunk conversion is a plain loop over the scalar helpers of cvt.h, written branch-free
- * (selects, no early returns) so that gcc -O2 vectorizes it. Element pointers go through the
- * aligned(1) types below: a tensor mapped straight from a file may sit at any address. */
+ * (masks, no early returns) so that gcc -O2 vectorizes it; F16 ↔ F32 may use F16C instead.
+ * The statistics kernels are written with gcc vector extensions (see below). */
 #include <float.h>
 #include <math.h>
 

@@ -7,7 +7,9 @@
  * ±Inf stays ±Inf. A NaN stays a NaN of the same sign: the result is always a quiet NaN (quiet
  * bit set) carrying the leading payload bits that fit, so truncating a payload can never turn a
  * NaN into Inf. Widening conversions are exact (payload of a NaN aside: it is quieted too).
- * The results are the same bits on every machine and with or without F16C. */
+ * The results are the same bits on every machine and with or without F16C, given the default
+ * floating-point environment (round to nearest, no flush-to-zero) that C programs start with.
+ * Everything here is thread-safe except cvt_use_f16c(). */
 #ifndef RECYCLE_CVT_H
 #define RECYCLE_CVT_H
 
@@ -18,8 +20,10 @@
 #include "dtype.h"
 
 /* n elements of src_dt at src to dst_dt at dst, for any two of DT_F64, DT_F32, DT_F16, DT_BF16
- * (identical types copy). Element arrays in host byte order (little-endian, as safetensors).
- * dst and src must not overlap. 0, or -1 with err_set() for any other type. */
+ * (identical types copy). Element arrays in host byte order (little-endian, as safetensors),
+ * at any address (no alignment needed: tensors mapped from a file may sit anywhere).
+ * dst and src must not overlap. 0, or -1 with err_set() for any other type. Feed a big tensor
+ * in chunks of a few hundred KB to a few MB; each call costs only a dispatch. */
 int cvt_convert(int dst_dt, void *dst, int src_dt, const void *src, size_t n);
 /* The same with an F32 or F64 side, for code that computes in float or double. */
 int cvt_to_f32(float *dst, int src_dt, const void *src, size_t n);
@@ -99,7 +103,9 @@ uint16_t f64_to_f16(double d);
  * NaN and ±Inf are counted (nan, inf) and otherwise left out: min, max, sum, mean and std are
  * over the finite values only. The variance is kept as m2 = Σ (x - mean)², computed two-pass
  * per block of a few thousand elements and merged across blocks with Chan et al.'s update, so
- * it stays accurate when |mean| ≫ std (a plain Σx² would cancel). */
+ * it stays accurate when |mean| ≫ std (a plain Σx² would cancel). The result does not depend
+ * on the CPU it runs on, but does (in the last bits) on how the elements are cut into chunks.
+ * Only F64 data can overflow the double sums (|x| beyond ~1e154 makes std Inf). */
 struct cvt_stats {
 	uint64_t count;        /* elements added */
 	uint64_t nan, inf;     /* NaN, ±Inf among them */
@@ -115,7 +121,7 @@ struct cvt_summary {
 };
 
 void cvt_stats_init(struct cvt_stats *s);
-/* n elements of a float dtype; -1 with err_set() for another type. */
+/* n elements of a float dtype, at any address; -1 with err_set() for another type. */
 int cvt_stats_add(struct cvt_stats *s, int dt, const void *src, size_t n);
 /* into += from, as if from's elements had been added to into (e.g. one accumulator a thread). */
 void cvt_stats_merge(struct cvt_stats *into, const struct cvt_stats *from);
