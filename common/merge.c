@@ -498,6 +498,18 @@ struct job {
 	void *out;
 };
 
+/* Loops over a block: a constant trip count (BLK) lets gcc vectorize them even at -O2, whose
+ * cost model takes only loops that need no scalar epilogue; the last, short block of a range
+ * takes the plain loop. */
+#define FOR_J(len, stmt) do {                                                                   \
+	if ((len) == BLK)                                                                           \
+		for (size_t j = 0; j < BLK; j++)                                                        \
+			stmt;                                                                               \
+	else                                                                                        \
+		for (size_t j = 0; j < (len); j++)                                                      \
+			stmt;                                                                               \
+} while (0)
+
 #define DEFINE_KERNEL(T, SUF, TO, FROM, KEYT, ABSMASK)                                          \
 static inline KEYT key_##SUF(T v)                                                               \
 {                                                                                               \
@@ -506,56 +518,69 @@ static inline KEYT key_##SUF(T v)                                               
 	return u & ABSMASK;                                                                         \
 }                                                                                               \
                                                                                                 \
-static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t len, T *x)       \
+/* len elements of dtype dt at src into x (BF16, the common case, inline). */                 \
+static inline void load_##SUF(T *restrict x, int dt, const void *src, size_t len)               \
 {                                                                                               \
-	T *acc = x + BLK, *bb = acc + BLK, *d = bb + BLK;                                           \
+	const unsigned char *restrict p = src;                                                      \
+	if (dt == DT_BF16 && len == BLK)                                                            \
+		for (size_t j = 0; j < BLK; j++) {                                                      \
+			uint16_t h;                                                                         \
+			memcpy(&h, p + 2 * j, 2);                                                           \
+			x[j] = (T)bf16_to_f32(h);                                                           \
+		}                                                                                       \
+	else                                                                                        \
+		TO(x, dt, src, len);                                                                    \
+}                                                                                               \
+                                                                                                \
+static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t len, T *scratch) \
+{                                                                                               \
+	T *restrict x = scratch, *restrict acc = x + BLK, *restrict bb = acc + BLK;                 \
+	T *restrict d = bb + BLK;                                                                   \
 	size_t isz = dtype_size(m->dt), n = m->n, na = 0;                                          \
 	uint64_t g0 = jb->off + s;                                                                  \
 	int ties = m->method == MERGE_TIES || m->method == MERGE_DARE_TIES;                        \
 	int dare = m->method == MERGE_DARE_LINEAR || m->method == MERGE_DARE_TIES;                 \
 	T dens = (T)m->density;                                                                     \
+	void *out = (char *)jb->out + s * dtype_size(jb->out_dt);                                   \
 	if (m->method == MERGE_LINEAR || m->method == MERGE_SLERP) {                               \
 		for (size_t i = 0; i < n; i++) {                                                        \
 			if (!m->active[i])                                                                  \
 				continue;                                                                       \
 			T w = (T)m->coef[i];                                                                \
-			TO(x, m->dt, (const char *)jb->src[i] + s * isz, len);                              \
+			load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                      \
 			if (na++ == 0)                                                                      \
-				for (size_t j = 0; j < len; j++)                                                \
-					acc[j] = w * x[j];                                                          \
+				FOR_J(len, acc[j] = w * x[j]);                                                  \
 			else                                                                                \
-				for (size_t j = 0; j < len; j++)                                                \
-					acc[j] += w * x[j];                                                         \
+				FOR_J(len, acc[j] += w * x[j]);                                                 \
 		}                                                                                       \
 		if (na == 0)                                                                            \
 			memset(acc, 0, len * sizeof *acc);                                                  \
-		FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);               \
+		FROM(jb->out_dt, out, acc, len);                                                        \
 		return;                                                                                 \
 	}                                                                                           \
-	TO(bb, m->dt, (const char *)jb->base + s * isz, len);                                       \
+	load_##SUF(bb, m->dt, (const char *)jb->base + s * isz, len);                               \
 	for (size_t i = 0; i < n; i++) {                                                            \
 		if (!m->active[i])                                                                      \
 			continue;                                                                           \
-		T w = (T)m->coef[i], *di = ties ? d + na * BLK : x;                                     \
+		T w = (T)m->coef[i];                                                                    \
 		uint64_t key = m->dare_key[i], thr = m->thr[i], last = m->last[i];                      \
-		int trim = m->method == MERGE_TIES && m->trim[i];                                       \
-		TO(x, m->dt, (const char *)jb->src[i] + s * isz, len);                                  \
-		for (size_t j = 0; j < len; j++) {                                                      \
-			T dj = x[j] - bb[j];                                                                \
-			if (dare)               /* mergekit: δ · mask / density */                          \
-				dj = dj * (T)dare_keep(key, g0 + j, m->dare_thr) / dens;                       \
-			else if (trim) {                                                                    \
-				KEYT k = key_##SUF(dj);                                                         \
-				dj = dj * (T)(k > thr || (k == thr && g0 + j <= last));                         \
+		load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                          \
+		FOR_J(len, x[j] = x[j] - bb[j]);              /* the task vector δ */                  \
+		if (dare)                                     /* mergekit: δ · mask / density */        \
+			for (size_t j = 0; j < len; j++)                                                    \
+				x[j] = x[j] * (T)dare_keep(key, g0 + j, m->dare_thr) / dens;                   \
+		else if (m->method == MERGE_TIES && m->trim[i])                                         \
+			for (size_t j = 0; j < len; j++) {                                                  \
+				KEYT k = key_##SUF(x[j]);                                                       \
+				x[j] = x[j] * (T)(k > thr || (k == thr && g0 + j <= last));                     \
 			}                                                                                   \
-			di[j] = w * dj;                                                                     \
-		}                                                                                       \
-		if (!ties) {                                                                            \
-			if (na == 0)                                                                        \
-				memcpy(acc, x, len * sizeof *acc);                                              \
-			else                                                                                \
-				for (size_t j = 0; j < len; j++)                                                \
-					acc[j] += x[j];                                                             \
+		if (ties) {                                   /* keep wᵢδᵢ for the election */          \
+			T *restrict di = d + na * BLK;                                                      \
+			FOR_J(len, di[j] = w * x[j]);                                                       \
+		} else if (na == 0) {                                                                   \
+			FOR_J(len, acc[j] = w * x[j]);                                                      \
+		} else {                                                                                \
+			FOR_J(len, acc[j] += w * x[j]);                                                     \
 		}                                                                                       \
 		na++;                                                                                   \
 	}                                                                                           \
@@ -563,9 +588,8 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 		if (na == 0)                                                                            \
 			memcpy(acc, bb, len * sizeof *acc);                                                 \
 		else                                                                                    \
-			for (size_t j = 0; j < len; j++)                                                    \
-				acc[j] = bb[j] + acc[j];                                                        \
-		FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);               \
+			FOR_J(len, acc[j] = bb[j] + acc[j]);                                                \
+		FROM(jb->out_dt, out, acc, len);                                                        \
 		return;                                                                                 \
 	}                                                                                           \
 	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign, divide by the  \
@@ -589,7 +613,7 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			mixed /= div == 0 ? 1 : div;                                                        \
 		acc[j] = bb[j] + mixed;                                                                 \
 	}                                                                                           \
-	FROM(jb->out_dt, (char *)jb->out + s * dtype_size(jb->out_dt), acc, len);                   \
+	FROM(jb->out_dt, out, acc, len);                                                            \
 }                                                                                               \
                                                                                                 \
 /* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
