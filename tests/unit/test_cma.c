@@ -110,6 +110,34 @@ static void test_rng(void)
 	CHECK(cma_rng_next(s) != cma_rng_next(t), "seeds 1 and 2 differ");
 }
 
+/* The state's number text: rec_fmt_double's, found faster; reads back exactly. */
+static void test_fmt(void)
+{
+	uint64_t s[4];
+	char a[40], b[40];
+	int differ = 0, inexact = 0;
+	cma_rng_seed(s, 3);
+	for (int i = 0; i < 300000; i++) {
+		uint64_t u = cma_rng_next(s);
+		double v;
+		switch (i % 4) {
+		case 0: memcpy(&v, &u, sizeof v); break;                       /* any bit pattern */
+		case 1: v = cma_rng_normal(s); break;                           /* typical state values */
+		case 2: v = ldexp(1.0, (int)(u % 2000) - 1000); break;          /* powers of two */
+		default: v = round(cma_rng_normal(s) * 1e4) / 1e4; break;       /* short decimals */
+		}
+		if (!isfinite(v))
+			continue;
+		cma_fmt_double(a, v);
+		rec_fmt_double(b, v);
+		inexact += strtod(a, NULL) != v;
+		if (strcmp(a, b) && differ++ < 3)
+			CHECK(0, "%.17g: cma %s, rec %s", v, a, b);
+	}
+	CHECK(differ == 0 && inexact == 0, "%d texts differ, %d do not read back", differ, inexact);
+	CHECK(!strcmp(cma_fmt_double(a, 2), "2.0") && !strcmp(cma_fmt_double(a, NAN), "null"), "2 and NaN");
+}
+
 static void test_strategy(void)
 {
 	const int dims[] = { 1, 2, 8, 16, 32, 100 };
@@ -841,6 +869,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		return bench(argc, argv);
 	T_RUN(test_rng);
+	T_RUN(test_fmt);
 	T_RUN(test_strategy);
 	T_RUN(test_eigen);
 	T_RUN(test_maps);
