@@ -395,7 +395,7 @@ int pf_svg_save(const char *path, const struct pf_set *s, const unsigned char *n
 		return -1;
 	}
 	if (!(f = fopen(tmp, "w"))) {
-		err_set("%s:", tmp);
+		err_set("%s:", path);
 		goto out;
 	}
 	if ((rc = pf_svg_write(f, s, nd, title)) < 0)
