@@ -547,8 +547,17 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			if (!m->active[i])                                                                  \
 				continue;                                                                       \
 			T w = (T)m->coef[i];                                                                \
-			load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                      \
-			if (na++ == 0)                                                                      \
+			const unsigned char *restrict p = (const unsigned char *)jb->src[i] + s * isz;      \
+			if (na++ > 0 && m->dt == DT_BF16 && len == BLK) {   /* the hot loop, fused */       \
+				for (size_t j = 0; j < BLK; j++) {                                              \
+					uint16_t h;                                                                 \
+					memcpy(&h, p + 2 * j, 2);                                                   \
+					acc[j] += w * (T)bf16_to_f32(h);                                            \
+				}                                                                               \
+				continue;                                                                       \
+			}                                                                                   \
+			load_##SUF(x, m->dt, p, len);                                                       \
+			if (na == 1)                                                                        \
 				FOR_J(len, acc[j] = w * x[j]);                                                  \
 			else                                                                                \
 				FOR_J(len, acc[j] += w * x[j]);                                                 \
