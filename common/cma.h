@@ -19,7 +19,7 @@
 
 #define CMA_STATE_FORMAT  "recycle-cmaes-state"
 #define CMA_STATE_VERSION 1
-#define CMA_MAX_DIM       10000
+#define CMA_MAX_DIM       2000   /* C and B: 32 MB each; the state file about 100 MB */
 
 enum cma_method { CMA_CMAES, CMA_RANDOM };
 enum cma_map { CMA_MAP_SIMPLEX, CMA_MAP_SOFTMAX, CMA_MAP_BOX, CMA_MAP_NONE };

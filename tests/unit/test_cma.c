@@ -159,7 +159,7 @@ static void test_strategy(void)
 		}
 		CHECK(fabs(sp - 1) < 1e-12, "n=%d positive weights sum %.17g", n, sp);
 		CHECK(sn < 0 && -sn <= 1 + c->c1 / c->cmu + 1e-12, "n=%d negative sum %g", n, sn);
-		CHECK(-sn * c->cmu <= (1 - c->c1 - c->cmu) / n * (1 + 1e-12) || -sn <= 1 + 2.0 * lam, "n=%d posdef bound", n);
+		CHECK(-sn <= (1 - c->c1 - c->cmu) / (n * c->cmu) * (1 + 1e-12), "n=%d negative sum %g above the posdef bound", n, sn);
 		CHECK(c->mueff > 1 && c->mueff < c->mu + 1e-12, "n=%d mueff %g", n, c->mueff);
 		CHECK(c->c1 + c->cmu <= 1 && c->cs < 1 && c->cc <= 1 && c->damps > 1, "n=%d learning rates", n);
 		cma_free(c);
