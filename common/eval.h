@@ -1,0 +1,149 @@
+/* eval.h — scoring a checkpoint (evalrun's library): the built-in evaluator of task files on a
+ * Llama model, batched across examples; running an external harness on a checkpoint and reading
+ * the scores it writes (a recycle record, or lm-evaluation-harness's results JSON); and the
+ * fields it adds to a record ("scores", "n", "eval").
+ *
+ * The metrics of DESIGN.md "Task files", each higher-is-better:
+ *   generation       exact match: greedy decoding from the prompt gives the target's tokens, all
+ *                    len(target) of them. Greedy picks the largest logit, ties to the lowest token
+ *                    id, never a NaN. Decoding an example stops at its first token that differs
+ *                    from the target (it can no longer match) or after len(target) tokens; a
+ *                    target longer than max_new is a miss, not decoded.
+ *   multiple choice  accuracy: the model's answer is the choice whose tokens have the largest
+ *                    summed log-likelihood given the prompt (Σ log P(c_j | prompt, c_<j); no length
+ *                    normalization), ties to the lowest index; a NaN sum never wins, and when every
+ *                    sum is NaN there is no answer (a miss).
+ *   text             mean log-likelihood per token over the whole task: Σ log P(t_j | t_<j) over
+ *                    every token of every example but its first (context only: with a "bos" the
+ *                    BOS is that first token), divided by the number of those tokens. NaN when the
+ *                    model gives NaN.
+ *
+ * Functions returning int give 0, or -1 with err_set(). */
+#ifndef RECYCLE_EVAL_H
+#define RECYCLE_EVAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "llama.h"
+#include "progress.h"
+#include "st.h"
+#include "task.h"
+
+/* Tokens in one packed forward pass of eval_loglik, unless a single sequence is longer: bounds
+ * the activations' memory whatever the batch. */
+#define EVAL_PASS_TOKENS 16384
+
+/* A context (≥ 1 token) and a continuation: the tokens scored (eval_loglik) or the target that
+ * greedy decoding must reproduce (eval_greedy; NULL/0 for free decoding). */
+struct eval_seq {
+	const int32_t *ctx;
+	size_t nctx;
+	const int32_t *cont;
+	size_t ncont;
+};
+
+/* ll[i] = Σ_j log P(cont_i[j] | ctx_i, cont_i[<j]) (a sum of f32 log-probabilities, in double)
+ * for each of the n sequences, packed batch at a time (and at most EVAL_PASS_TOKENS tokens) into
+ * each llama_logprobs call. *tokens (may be NULL) grows by the tokens run through the model; pg
+ * (may be NULL) advances by one per sequence. */
+int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
+                uint64_t *tokens, struct progress *pg);
+
+/* Greedy decoding after each context with a KV cache of `batch` slots: a sequence's prompt goes
+ * into a free slot in one llama_step together with the one-token steps of the sequences being
+ * decoded, and a slot is refilled as soon as its sequence finishes. Sequence i decodes
+ * s[i].ncont tokens when it has a target (stopping after the first one that differs), else
+ * max_new; out[i] must have room for that many, and nout[i] is the number decoded (fewer when
+ * every logit was NaN). tokens and pg as for eval_loglik. */
+int eval_greedy(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, int max_new,
+                int32_t *const *out, size_t *nout, uint64_t *tokens, struct progress *pg);
+
+/* Index of the largest of v[0..n), ties to the lowest index, NaN never chosen; -1 when all NaN. */
+int eval_argmax_f(const float *v, size_t n);
+int eval_argmax_d(const double *v, size_t n);
+
+struct eval_opts {
+	int batch;              /* sequences a forward pass, KV-cache slots for generation (≥ 1) */
+	int max_new;            /* generation: the longest target that can match; 0 no limit */
+	struct progress *pg;    /* advanced by one per sequence (eval_task_seqs), or NULL */
+};
+
+struct eval_result {
+	double score;           /* the task's metric, above */
+	size_t n;               /* examples scored */
+	uint64_t tokens;        /* tokens run through the model (prompts, continuations, decoded) */
+	double seconds;
+};
+
+/* Scores task t (loaded for m's vocabulary). each (NULL, or room for t->n) receives every
+ * example's part: 1 or 0 (generation, multiple choice), its mean log-likelihood per token (text). */
+int eval_task(struct llama_model *m, const task *t, const struct eval_opts *o, double *each,
+              struct eval_result *r);
+/* The sequences eval_task runs for t: one an example, one a choice for multiple choice. */
+size_t eval_task_seqs(const task *t);
+
+/* The vocabulary size ck's config declares, read from the headers before any tensor (so task
+ * files can be checked before a long load); -1 with the message lmio_load would give. */
+int eval_vocab(st_ckpt *ck);
+
+/* ---- records ---- */
+
+/* o.scores[name] = score (JSON null when not finite), and o.n[name] = n when n ≥ 0; the objects
+ * are created when missing, and other tasks' entries stay. */
+void eval_rec_score(json_object *o, const char *name, double score, long n);
+/* o.eval.seconds += seconds, and o.eval.tokens += tokens when tokens ≥ 0 (a record scored
+ * before keeps the total cost). */
+void eval_rec_cost(json_object *o, double seconds, double tokens);
+
+/* ---- external harnesses ---- */
+
+/* Which lm-evaluation-harness metric scores a task: specs are "NAME[,FILTER]" for every task or
+ * "TASK=NAME[,FILTER]" for one (a task's own spec first, else the last global one; the last of
+ * each kind wins). Without a spec the first present of
+ * acc, exact_match, acc_norm, f1, mc2 is used. A NAME without FILTER takes "NAME,none", else
+ * the first "NAME,…" key of the task, else a bare "NAME" key (old versions). */
+struct eval_metrics {
+	const char *const *spec;
+	int n;
+};
+
+/* Adds the scores of a harness's output `out` (its file name `src` for messages) to rec: a
+ * recycle record ({"scores": {task: number}, "n": …, "eval": …}: scores and n copied, eval's
+ * fields other than seconds merged) or lm-evaluation-harness results
+ * ({"results": {task: {"METRIC,FILTER": number, …}}, "n-samples": {task: {"effective": n}},
+ * "higher_is_better": …}: one metric a task, negated when lm-eval marks it lower-is-better;
+ * non-numeric values such as "N/A" are skipped; rec.eval.metric records the key chosen per
+ * task). *seconds gets the run time the file reports, or NAN. */
+int eval_harness_scores(json_object *out, const char *src, const struct eval_metrics *mt,
+                        json_object *rec, double *seconds);
+/* The same from a file; a directory is searched (two levels down, as lm_eval --output_path
+ * writes DIR/MODEL/results_DATE.json) for its newest results*.json. */
+int eval_harness_file(const char *path, const struct eval_metrics *mt, json_object *rec,
+                      double *seconds);
+
+/* cmd with every {ckpt} and {out} replaced by ckpt and out as single-quoted shell words
+ * (malloc'd; NULL on OOM). */
+char *eval_subst(const char *cmd, const char *ckpt, const char *out);
+
+struct eval_exec_opts {
+	const char *cmd;        /* shell command with {ckpt} and {out} placeholders */
+	double timeout;         /* seconds; ≤ 0 none */
+	const char *tmpdir;     /* where a checkpoint is materialized (NULL: $TMPDIR, else /tmp) */
+	const char *donor;      /* tokenizer files for a materialized checkpoint (NULL: none) */
+	int quiet;              /* do not copy the command's output to stderr */
+	struct eval_metrics metrics;
+};
+
+/* Runs the harness on ck and adds the scores it writes to rec. {ckpt} is ck's Hugging Face
+ * directory, or, for any other form (file, zstd, stream), a temporary directory the tensors are
+ * copied into first; {out} a path in a temporary directory, which the command writes (a file or
+ * a directory). The command runs under /bin/sh -c in its own process group with stdin from
+ * /dev/null and stdout and stderr copied to ours, with RECYCLE_CKPT and RECYCLE_OUT set too; on
+ * timeout the group gets SIGTERM, then SIGKILL 5 s later. A non-zero exit, a signal, a timeout
+ * or a missing or unreadable output is an error naming the command, with the end of its output.
+ * Temporaries are removed when it returns (and at exit or on a signal, as tmp.h does). */
+int eval_exec(st_ckpt *ck, const struct eval_exec_opts *o, json_object *rec);
+
+#endif

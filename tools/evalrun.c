@@ -1,0 +1,242 @@
+/* evalrun — score a checkpoint on task files with the built-in Llama evaluator, or with an
+ * external harness; print the (candidate) record with its scores. The work is in common/eval. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "eval.h"
+#include "lmio.h"
+#include "progress.h"
+#include "rec.h"
+#include "st.h"
+#include "task.h"
+
+static const char usage_text[] =
+"usage: evalrun -t TASK... [options] CKPT|-\n"
+"       evalrun --exec 'CMD {ckpt} {out}' [options] CKPT|-\n"
+"       evalrun --lm-eval-json FILE [-r RECORD] [--metric M]\n"
+"Score a Llama checkpoint on task files (generation exact match, multiple-choice accuracy, text\n"
+"mean log-likelihood per token), or run an external harness on it, and print one NDJSON record:\n"
+"the -r record (every field kept) or {\"ckpt\"}, plus \"scores\", \"n\" and \"eval\" {seconds, tokens}.\n"
+"CKPT: a .safetensors file, a .safetensors.zst file, a Hugging Face directory, or - for a\n"
+"stream on standard input (e.g. from wmerge).\n"
+"\n"
+"  -t, --task FILE       a task file (JSONL; repeatable); its score key is its name up to the\n"
+"                        first dot (add.dev.jsonl -> add)\n"
+"  -r, --record FILE     the candidate record to add the scores to (@- or - : standard input;\n"
+"                        @FILE works too)\n"
+"  -n, --limit N         only the first N examples of each task\n"
+"  -b, --batch B         sequences in one forward pass, KV-cache slots for generation (default 16)\n"
+"      --max-new N       generate at most N tokens: a longer target is a miss (default: no limit)\n"
+"  -j, --threads N       OpenBLAS threads (default: OpenBLAS's choice)\n"
+"      --exec CMD        run the harness CMD (sh -c) instead: {ckpt} becomes a Hugging Face\n"
+"                        directory of the checkpoint, {out} the path it writes its scores to\n"
+"                        (a recycle record or lm-evaluation-harness results JSON)\n"
+"      --timeout S       --exec: end the harness after S seconds (an error)\n"
+"      --metric M        lm-eval metric: NAME[,FILTER] for all tasks, TASK=NAME[,FILTER] for one\n"
+"                        (repeatable; default acc, exact_match, acc_norm, f1, mc2: the first found)\n"
+"      --donor DIR       --exec: tokenizer files for a checkpoint that is not a directory\n"
+"      --tmpdir DIR      --exec: where a checkpoint is copied for the harness (default $TMPDIR\n"
+"                        or /tmp)\n"
+"      --lm-eval-json F  turn lm-evaluation-harness results F (a file or an output directory)\n"
+"                        into a record; no checkpoint\n"
+"      --fail-record     on a failure, still print the record, with \"error\" (exit status 1)\n"
+"  -q, --quiet           no progress bar, and no copy of the harness's output\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"\n"
+"Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
+
+static long num_arg(const char *opt, const char *s, long lo, long hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < lo || v > hi)
+		usage_err("%s: '%s' is not a number in %ld..%ld", opt, s, lo, hi);
+	return v;
+}
+
+static int is_stdin(const char *s) { return s && (!strcmp(s, "-") || !strcmp(s, "@-")); }
+
+/* State for failure records. */
+static json_object *out_rec;
+static int fail_record;
+static double t_start;
+
+/* Print the failure (and, with --fail-record, the record carrying it) and exit 1. */
+static _Noreturn void fail(void)
+{
+	if (fail_record && out_rec) {
+		rec_set(out_rec, "error", json_object_new_string(err_get()));
+		eval_rec_cost(out_rec, progress_now() - t_start, -1);
+		rec_write(stdout, out_rec);
+	}
+	die_err();
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_MAXNEW = 256, O_EXEC, O_TIMEOUT, O_METRIC, O_DONOR, O_TMPDIR, O_LMJSON, O_FAILREC,
+	       O_VERSION };
+	static const struct option lo[] = {
+		{ "task", 1, 0, 't' }, { "record", 1, 0, 'r' }, { "limit", 1, 0, 'n' },
+		{ "batch", 1, 0, 'b' }, { "max-new", 1, 0, O_MAXNEW }, { "threads", 1, 0, 'j' },
+		{ "exec", 1, 0, O_EXEC }, { "timeout", 1, 0, O_TIMEOUT }, { "metric", 1, 0, O_METRIC },
+		{ "donor", 1, 0, O_DONOR }, { "tmpdir", 1, 0, O_TMPDIR }, { "lm-eval-json", 1, 0, O_LMJSON },
+		{ "fail-record", 0, 0, O_FAILREC }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "version", 0, 0, O_VERSION }, { 0 }
+	};
+	const char **tasks = NULL, **metrics = NULL, *recarg = NULL, *lmjson = NULL;
+	int ntasks = 0, nmetrics = 0, quiet = 0, threads = 0, c;
+	long limit = 0, batch = 16, max_new = 0;
+	int given_builtin = 0, given_exec = 0;
+	struct eval_exec_opts xo = { 0 };
+	prog_init(argv[0]);
+	t_start = progress_now();
+	tasks = xcalloc((size_t)argc, sizeof *tasks);
+	metrics = xcalloc((size_t)argc, sizeof *metrics);
+	while ((c = getopt_long(argc, argv, "t:r:n:b:j:qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 't': tasks[ntasks++] = optarg; break;
+		case 'r': recarg = optarg; break;
+		case 'n': limit = num_arg("--limit", optarg, 1, 1L << 40); given_builtin = 1; break;
+		case 'b': batch = num_arg("--batch", optarg, 1, 4096); given_builtin = 1; break;
+		case O_MAXNEW: max_new = num_arg("--max-new", optarg, 1, 1 << 20); given_builtin = 1; break;
+		case 'j': threads = (int)num_arg("--threads", optarg, 1, 1024); given_builtin = 1; break;
+		case O_EXEC: xo.cmd = optarg; break;
+		case O_TIMEOUT: {
+			char *end;
+			xo.timeout = strtod(optarg, &end);
+			if (end == optarg || *end || !(xo.timeout > 0) || !isfinite(xo.timeout))
+				usage_err("--timeout: '%s' is not a positive number of seconds", optarg);
+			given_exec = 1;
+			break;
+		}
+		case O_METRIC:
+			if (!*optarg || optarg[strlen(optarg) - 1] == '=' || optarg[0] == '=')
+				usage_err("--metric: '%s': want NAME[,FILTER] or TASK=NAME[,FILTER]", optarg);
+			metrics[nmetrics++] = optarg;
+			break;
+		case O_DONOR: xo.donor = optarg; given_exec = 1; break;
+		case O_TMPDIR: xo.tmpdir = optarg; given_exec = 1; break;
+		case O_LMJSON: lmjson = optarg; break;
+		case O_FAILREC: fail_record = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case O_VERSION: print_version(); return 0;
+		default: usage_err("unknown option");
+		}
+	}
+	xo.quiet = quiet;
+	xo.metrics = (struct eval_metrics){ metrics, nmetrics };
+
+	/* One mode: built-in tasks, a harness, or a results file. */
+	int modes = (ntasks > 0) + (xo.cmd != NULL) + (lmjson != NULL);
+	if (modes == 0)
+		usage_err("nothing to do: give task files (-t), a harness (--exec) or --lm-eval-json");
+	if (modes > 1)
+		usage_err("-t, --exec and --lm-eval-json do not go together");
+	if (!ntasks && given_builtin)
+		usage_err("--limit, --batch, --max-new and --threads are for the built-in evaluator (-t)");
+	if (!xo.cmd && given_exec)
+		usage_err("--timeout, --donor and --tmpdir are for --exec");
+	if (ntasks && nmetrics)
+		usage_err("--metric is for --exec and --lm-eval-json");
+	const char *ckarg = optind < argc ? argv[optind] : NULL;
+	if (lmjson && ckarg)
+		usage_err("--lm-eval-json takes no checkpoint");
+	if (!lmjson && !ckarg)
+		usage_err("no checkpoint given");
+	if (optind + (ckarg != NULL) < argc)
+		usage_err("one checkpoint at a time ('%s' is extra)", argv[optind + 1]);
+	int nstdin = is_stdin(ckarg) + is_stdin(recarg) + is_stdin(lmjson);
+	for (int i = 0; i < ntasks; i++)
+		nstdin += is_stdin(tasks[i]);
+	if (nstdin > 1)
+		usage_err("standard input is given twice (the checkpoint, -r, a task and --lm-eval-json can't all be -)");
+	for (int i = 0; i < ntasks; i++) {
+		char a[256], b[256];
+		if (task_name(tasks[i], a, sizeof a) < 0)
+			usage_err("%s", err_get());
+		for (int j = 0; j < i; j++)
+			if (task_name(tasks[j], b, sizeof b) == 0 && !strcmp(a, b))
+				usage_err("%s and %s both score as \"%s\"", tasks[j], tasks[i], a);
+	}
+
+	/* The record first: a failure from here on can still be reported in it. */
+	if (recarg) {
+		const char *p = recarg[0] == '@' ? recarg + 1 : recarg;
+		if (!(out_rec = rec_load(p)))
+			die_err();
+		if (!json_object_is_type(out_rec, json_type_object))
+			die("%s: the record is not a JSON object", is_stdin(recarg) ? "<stdin>" : p);
+	} else {
+		out_rec = json_object_new_object();
+		rec_set(out_rec, lmjson ? "source" : "ckpt", json_object_new_string(lmjson ? lmjson : ckarg));
+	}
+
+	double tokens = -1, seconds, load = NAN;
+	if (lmjson) {
+		if (eval_harness_file(lmjson, &xo.metrics, out_rec, &seconds) < 0)
+			fail();
+		if (isfinite(seconds))
+			eval_rec_cost(out_rec, seconds, -1);
+	} else {
+		st_ckpt *ck = st_open(ckarg);
+		if (!ck)
+			fail();
+		if (xo.cmd) {
+			if (eval_exec(ck, &xo, out_rec) < 0)
+				fail();
+		} else {
+			/* Tasks are checked against the config's vocabulary before the tensors are read. */
+			int vocab = eval_vocab(ck);
+			if (vocab < 0)
+				fail();
+			task **tk = xcalloc((size_t)ntasks, sizeof *tk);
+			size_t nseq = 0;
+			for (int i = 0; i < ntasks; i++) {
+				if (!(tk[i] = task_load(tasks[i], vocab, limit)))
+					fail();
+				nseq += eval_task_seqs(tk[i]);
+			}
+			double t0 = progress_now();
+			struct llama_model *m = lmio_load(ck);
+			if (!m)
+				fail();
+			load = progress_now() - t0;
+			if (threads)
+				llama_set_threads(threads);
+			struct progress pg;
+			progress_start(&pg, "evalrun", nseq, quiet);
+			struct eval_opts eo = { .batch = (int)batch, .max_new = (int)max_new, .pg = &pg };
+			tokens = 0;
+			for (int i = 0; i < ntasks; i++) {
+				struct eval_result r;
+				if (eval_task(m, tk[i], &eo, NULL, &r) < 0) {
+					progress_end(&pg);
+					fail();
+				}
+				eval_rec_score(out_rec, tk[i]->name, r.score, (long)r.n);
+				tokens += (double)r.tokens;
+				task_free(tk[i]);
+			}
+			progress_end(&pg);
+			llama_free(m);
+			free(tk);
+		}
+		st_close(ck);
+		eval_rec_cost(out_rec, progress_now() - t_start, tokens);
+		if (isfinite(load))
+			rec_set(json_object_object_get(out_rec, "eval"), "load_seconds", rec_double(load));
+	}
+	if (rec_write(stdout, out_rec) < 0)
+		die_err();
+	json_object_put(out_rec);
+	free(tasks);
+	free(metrics);
+	return 0;
+}
