@@ -117,7 +117,7 @@ static void test_fmt(void)
 	char a[40], b[40];
 	int differ = 0, inexact = 0;
 	cma_rng_seed(s, 3);
-	for (int i = 0; i < 300000; i++) {
+	for (int i = 0; i < 40000; i++) {
 		uint64_t u = cma_rng_next(s);
 		double v;
 		switch (i % 4) {
