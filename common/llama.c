@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cblas.h>
 #include <json-c/json.h>
 
 #include "err.h"
@@ -475,10 +474,4 @@ void llama_init(struct llama_model *m, uint64_t seed, double std)
 		}
 		m->filled[i] = 1;
 	}
-}
-
-void llama_set_threads(int n)
-{
-	if (n > 0)
-		openblas_set_num_threads(n);
 }

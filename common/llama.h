@@ -117,7 +117,9 @@ int llama_check_filled(const struct llama_model *m);
  * uses std 0.02), norms 1. Marks everything filled. */
 void llama_init(struct llama_model *m, uint64_t seed, double std);
 
-/* Threads for the BLAS calls and the attention loops (global; default: OpenBLAS's own choice). */
+/* Threads for every computation of this module (global for the process; default 1). The work
+ * is cut the same way whatever the count, so results are the same bits for any n. OpenBLAS is
+ * set to one thread (by llama_new and by this call): the parallelism is this module's. */
 void llama_set_threads(int n);
 
 /* --- Scoring: whole sequences, no cache. Tokens must be in [0, vocab), lengths ≥ 1. --- */

@@ -1,6 +1,6 @@
 /* llama_core.c — the arithmetic of llama.h: forward pass over packed batches (with or without a
- * KV cache), backward pass of the mean cross-entropy, and the model's lifetime (it owns the
- * workspace these need).
+ * KV cache), backward pass of the mean cross-entropy, the thread pool, and the model's lifetime
+ * (it owns the workspace these need).
  *
  * The math is written once over the type `real`. The library compiles it as float. The
  * gradient-check test #includes this file with LLAMA_CORE_DOUBLE defined, which turns `real`
@@ -9,9 +9,17 @@
  *
  * Activation layout: a batch is N = Σlens tokens packed row after row; every activation is an
  * (N, width) row-major matrix, so each projection is one gemm over all sequences. Attention is
- * done per (sequence, head) with plain loops. For training every layer's activations are kept
- * ([layer][N][width]); for inference one layer's worth is reused. */
+ * done per (sequence, head), also through gemm. For training every layer's activations are kept
+ * ([layer][N][width]); for inference one layer's worth is reused.
+ *
+ * Threads: every step is cut into items (gemm tiles, blocks of rows, (sequence, head) pairs)
+ * whose boundaries depend on the shapes only, never on the thread count, and each value is
+ * computed within one item by the same calls. So results are the same bits with any number of
+ * threads. OpenBLAS itself is kept single-threaded. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
@@ -39,7 +47,60 @@ typedef float real;
 /* Generic functions a given build may not use (the double build skips the cache). */
 #define CORE static __attribute__((unused))
 
-/* The parameters seen through the config and tensor table. */
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* --- the thread pool: parallel_for over items; the caller is thread 0 --- */
+
+#define MAX_THREADS 64
+typedef void item_fn(void *ctx, int item, int tid);
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	pthread_t th[MAX_THREADS];
+	int workers;            /* threads besides the caller */
+	unsigned gen;           /* bumped for each parallel_for */
+	int stop, busy, items;
+	atomic_int next;
+	item_fn *fn;
+	void *ctx;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+           .done = PTHREAD_COND_INITIALIZER };
+
+static void pool_run(int tid)
+{
+	int i;
+	while ((i = atomic_fetch_add(&pool.next, 1)) < pool.items)
+		pool.fn(pool.ctx, i, tid);
+}
+
+static void parallel_for(int items, item_fn *fn, void *ctx)
+{
+	if (pool.workers == 0 || items <= 1) {
+		for (int i = 0; i < items; i++)
+			fn(ctx, i, 0);
+		return;
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.fn = fn;
+	pool.ctx = ctx;
+	pool.items = items;
+	atomic_store(&pool.next, 0);
+	pool.busy = pool.workers;
+	pool.gen++;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.mu);
+	pool_run(0);
+	pthread_mutex_lock(&pool.mu);
+	while (pool.busy > 0)
+		pthread_cond_wait(&pool.done, &pool.mu);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+static int nthreads(void) { return pool.workers + 1; }
+
+/* --- the parameters, seen through the config and tensor table --- */
+
 struct net {
 	const struct llama_config *c;
 	const struct llama_tensor *t;
@@ -54,10 +115,11 @@ static size_t woff(const struct llama_config *c, const struct llama_tensor *t, i
 }
 #define W(nt, kind, l) ((nt)->P + woff((nt)->c, (nt)->t, kind, l))
 
-/* Workspace: growable buffers, by role. */
+/* --- workspace: growable buffers, by role --- */
+
 enum {
 	B_X, B_INV1, B_A, B_Q, B_K, B_V, B_ATT, B_Y, B_XM, B_INV2, B_B, B_G, B_U, B_H,
-	B_INVF, B_XF, B_LOGITS, B_COS, B_SIN, B_ROW,
+	B_INVF, B_XF, B_LOGITS, B_ROWLOSS, B_COS, B_SIN, B_SCRATCH,
 	B_DX, B_DA, B_DQ, B_DK, B_DV, B_DY, B_DB, B_DG, B_DU, B_DXF,
 	B_N
 };
@@ -74,6 +136,7 @@ struct ws {
 	int *off;             /* n+1: first row of each sequence */
 	int *pos;             /* N: position of each token in its sequence */
 	int *aoff;            /* n+1: Σ lens² of the sequences before (attention probabilities) */
+	size_t scratch;       /* attention scratch per thread */
 };
 
 static void ws_free(struct ws *w)
@@ -113,87 +176,211 @@ static int *wibuf(struct ws *w, int which, size_t n)
 	return w->ib[which];
 }
 
-/* --- kernels --- */
+/* --- gemm, cut into tiles of the output --- */
 
-/* y(N, out) = beta·y + x(N, in) · w(out, in)ᵀ — a projection with PyTorch's weight layout. */
+/* C(rows, cols) = alpha·op(A)·op(B) + beta·C. A is (rows × k), or stored transposed (k × rows)
+ * when ta; B is (k × cols), or stored transposed (cols × k) when tb. */
+struct gemm {
+	int ta, tb, rows, cols, k;
+	real alpha, beta;
+	const real *A, *B;
+	real *C;
+	int lda, ldb, ldc;
+};
+
+/* Up to three gemms into the same C, run in order on each tile (the later ones accumulate with
+ * beta 1), cut into tiles of tr × tc. */
+struct job {
+	struct gemm g[3];
+	int n, tr, tc, tiles;
+};
+
+/* Tile sizes: large enough to keep gemm efficient, small enough to share among threads. Many
+ * rows (scoring, training) are cut into bands of TILE_ROWS full-width rows: each band packs the
+ * weights once more, which costs little. Few rows (decoding) are cut by TILE_COLS features. */
+#define TILE_ROWS 256
+#define TILE_COLS 64
+
+static void gemm_tile(const struct gemm *g, int r0, int nr, int c0, int nc)
+{
+	const real *A = g->ta ? g->A + r0 : g->A + (size_t)r0 * g->lda;
+	const real *B = g->tb ? g->B + (size_t)c0 * g->ldb : g->B + c0;
+	GEMM(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+	     nr, nc, g->k, g->alpha, A, g->lda, B, g->ldb, g->beta, g->C + (size_t)r0 * g->ldc + c0,
+	     g->ldc);
+}
+
+struct jobs {
+	struct job *j;
+	int n;
+};
+
+static void job_item(void *ctx, int item, int tid)
+{
+	struct jobs *js = ctx;
+	int k = 0;
+	while (item >= js->j[k].tiles)
+		item -= js->j[k++].tiles;
+	const struct job *jb = &js->j[k];
+	int ct = (jb->g[0].cols + jb->tc - 1) / jb->tc;
+	int r0 = item / ct * jb->tr, c0 = item % ct * jb->tc;
+	int nr = MIN(jb->tr, jb->g[0].rows - r0), nc = MIN(jb->tc, jb->g[0].cols - c0);
+	for (int i = 0; i < jb->n; i++)
+		gemm_tile(&jb->g[i], r0, nr, c0, nc);
+}
+
+static void run_jobs(struct job *j, int n)
+{
+	int items = 0;
+	for (int i = 0; i < n; i++) {
+		j[i].tiles = ((j[i].g[0].rows + j[i].tr - 1) / j[i].tr) *
+		             ((j[i].g[0].cols + j[i].tc - 1) / j[i].tc);
+		items += j[i].tiles;
+	}
+	struct jobs js = { j, n };
+	parallel_for(items, job_item, &js);
+}
+
+/* y(N, out) = beta·y + x(N, in)·w(out, in)ᵀ — a projection with PyTorch's weight layout. */
+static struct gemm g_proj(real *y, const real *x, const real *w, int N, int out, int in, real beta)
+{
+	return (struct gemm){ 0, 1, N, out, in, 1, beta, x, w, y, in, in, out };
+}
+
+/* Its backward: dx(N, in) = beta·dx + dy(N, out)·w(out, in) … */
+static struct gemm g_dx(real *dx, const real *dy, const real *w, int N, int out, int in, real beta)
+{
+	return (struct gemm){ 0, 0, N, in, out, 1, beta, dy, w, dx, out, in, in };
+}
+
+/* … and dw(out, in) += dy(N, out)ᵀ·x(N, in). */
+static struct job job_dw(real *dw, const real *dy, const real *x, int N, int out, int in)
+{
+	return (struct job){ { { 1, 0, out, in, N, 1, 1, dy, x, dw, out, in, in } }, 1, TILE_COLS,
+	                     in, 0 };
+}
+
+static struct job job1(struct gemm g)
+{
+	return (struct job){ { g }, 1, TILE_ROWS, g.rows >= 2 * TILE_ROWS ? g.cols : TILE_COLS, 0 };
+}
+
 static void matmul_forward(real *y, const real *x, const real *w, int N, int out, int in, real beta)
 {
-	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1, x, in, w, in, beta, y, out);
+	struct job j = job1(g_proj(y, x, w, N, out, in, beta));
+	run_jobs(&j, 1);
 }
 
-/* Backward of matmul_forward: dx(N, in) = beta·dx + dy(N, out) · w(out, in), and
- * dw(out, in) += dy(N, out)ᵀ · x(N, in). */
-static void matmul_backward(real *dx, real beta, real *dw, const real *dy, const real *x,
-                            const real *w, int N, int out, int in)
-{
-	if (dx)
-		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1, dy, out, w, in, beta, dx, in);
-	GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1, dy, out, x, in, 1, dw, in);
-}
+/* --- row-parallel kernels --- */
+
+#define ROW_BLOCK 32   /* rows per item */
+
+static int row_items(int N) { return (N + ROW_BLOCK - 1) / ROW_BLOCK; }
+
+struct rows {
+	real *y, *inv, *dx;
+	const real *x, *w, *dy, *cs, *sn;
+	real *x2;
+	int N, C, nh, nh2, D, dir;
+	double eps;
+	const int *pos;
+	double theta;
+};
 
 /* y = x · rsqrt(mean(x²) + eps) · w, row by row, as Hugging Face computes it in f32; inv keeps
  * the rsqrt for the backward pass. */
-static void rmsnorm_forward(real *y, real *inv, const real *x, const real *w, int N, int C, double eps)
+static void rmsnorm_item(void *ctx, int item, int tid)
 {
-	for (int i = 0; i < N; i++) {
-		const real *xi = x + (size_t)i * C;
-		real *yi = y + (size_t)i * C;
+	const struct rows *r = ctx;
+	int C = r->C, end = MIN(r->N, (item + 1) * ROW_BLOCK);
+	for (int i = item * ROW_BLOCK; i < end; i++) {
+		const real *xi = r->x + (size_t)i * C;
+		real *yi = r->y + (size_t)i * C;
 		double ss = 0;
 		for (int j = 0; j < C; j++)
 			ss += (double)xi[j] * xi[j];
-		real var = (real)(ss / C) + (real)eps, r = 1 / SQRT(var);
-		if (inv)
-			inv[i] = r;
+		real var = (real)(ss / C) + (real)r->eps, s = 1 / SQRT(var);
+		if (r->inv)
+			r->inv[i] = s;
 		for (int j = 0; j < C; j++)
-			yi[j] = w[j] * (xi[j] * r);
+			yi[j] = r->w[j] * (xi[j] * s);
 	}
 }
 
-/* dx += d/dx of rmsnorm; dw += d/dw. With n = x·inv: dx = inv·(dy·w − n·mean(dy·w·n)). */
+static void rmsnorm_forward(real *y, real *inv, const real *x, const real *w, int N, int C, double eps)
+{
+	struct rows r = { .y = y, .inv = inv, .x = x, .w = w, .N = N, .C = C, .eps = eps };
+	parallel_for(row_items(N), rmsnorm_item, &r);
+}
+
+/* Backward, rows: dx += inv·(dy·w − n·mean(dy·w·n)) with n = x·inv. */
+static void rmsnorm_dx_item(void *ctx, int item, int tid)
+{
+	const struct rows *r = ctx;
+	int C = r->C, end = MIN(r->N, (item + 1) * ROW_BLOCK);
+	for (int i = item * ROW_BLOCK; i < end; i++) {
+		const real *xi = r->x + (size_t)i * C, *dyi = r->dy + (size_t)i * C;
+		real *dxi = r->dx + (size_t)i * C, s = r->inv[i];
+		double dot = 0;
+		for (int j = 0; j < C; j++)
+			dot += (double)dyi[j] * r->w[j] * xi[j] * s;
+		real m = (real)(dot / C);
+		for (int j = 0; j < C; j++)
+			dxi[j] += s * (dyi[j] * r->w[j] - xi[j] * s * m);
+	}
+}
+
+/* Backward, columns: dw += Σ_rows dy·n, each column summed over the rows in order. */
+static void rmsnorm_dw_item(void *ctx, int item, int tid)
+{
+	const struct rows *r = ctx;
+	int C = r->C, j0 = item * ROW_BLOCK, j1 = MIN(C, j0 + ROW_BLOCK);
+	real *dw = r->y;
+	for (int i = 0; i < r->N; i++) {
+		const real *xi = r->x + (size_t)i * C, *dyi = r->dy + (size_t)i * C;
+		for (int j = j0; j < j1; j++)
+			dw[j] += dyi[j] * (xi[j] * r->inv[i]);
+	}
+}
+
 static void rmsnorm_backward(real *dx, real *dw, const real *dy, const real *x, const real *inv,
                              const real *w, int N, int C)
 {
-	for (int i = 0; i < N; i++) {
-		const real *xi = x + (size_t)i * C, *dyi = dy + (size_t)i * C;
-		real *dxi = dx + (size_t)i * C, r = inv[i];
-		double dot = 0;
-		for (int j = 0; j < C; j++)
-			dot += (double)dyi[j] * w[j] * xi[j] * r;
-		real m = (real)(dot / C);
-		for (int j = 0; j < C; j++) {
-			real n = xi[j] * r;
-			dxi[j] += r * (dyi[j] * w[j] - n * m);
-			dw[j] += dyi[j] * n;
-		}
-	}
+	struct rows r = { .y = dw, .inv = (real *)inv, .dx = dx, .x = x, .w = w, .dy = dy, .N = N, .C = C };
+	parallel_for(row_items(N), rmsnorm_dx_item, &r);
+	parallel_for(row_items(C), rmsnorm_dw_item, &r);
 }
 
 /* Rotary tables for every token of the batch: cos/sin (N, D/2) of pos·θ^(-2j/D), in the
  * precision Hugging Face uses (inv_freq and the angle rounded to real). */
-static void rope_tables(real *cs, real *sn, const int *pos, int N, int D, double theta)
+static void rope_table_item(void *ctx, int item, int tid)
 {
-	int h = D / 2;
+	const struct rows *r = ctx;
+	int h = r->D / 2, end = MIN(r->N, (item + 1) * ROW_BLOCK);
 	for (int j = 0; j < h; j++) {
-		real inv = (real)(1.0 / pow(theta, (double)(2 * j) / D));
-		for (int i = 0; i < N; i++) {
-			real a = (real)pos[i] * inv;
-			cs[(size_t)i * h + j] = COS(a);
-			sn[(size_t)i * h + j] = SIN(a);
+		real inv = (real)(1.0 / pow(r->theta, (double)(2 * j) / r->D));
+		for (int i = item * ROW_BLOCK; i < end; i++) {
+			real a = (real)r->pos[i] * inv;
+			r->y[(size_t)i * h + j] = COS(a);
+			r->inv[(size_t)i * h + j] = SIN(a);
 		}
 	}
 }
 
-/* In place on x (N, nh·D): rotate_half pairing, x[j] with x[j + D/2]. dir -1 applies the
- * transpose (the backward pass). */
-static void rope_apply(real *x, int N, int nh, int D, const real *cs, const real *sn, int dir)
+/* In place on y (N, nh·D) and x2 (N, nh2·D): rotate_half pairing, dimension j with j + D/2.
+ * dir -1 applies the transpose (the backward pass). */
+static void rope_item(void *ctx, int item, int tid)
 {
-	int h = D / 2;
-	for (int i = 0; i < N; i++) {
-		const real *c = cs + (size_t)i * h, *s = sn + (size_t)i * h;
-		for (int k = 0; k < nh; k++) {
-			real *a = x + ((size_t)i * nh + k) * D, *b = a + h;
+	const struct rows *r = ctx;
+	int h = r->D / 2, end = MIN(r->N, (item + 1) * ROW_BLOCK);
+	for (int i = item * ROW_BLOCK; i < end; i++) {
+		const real *c = r->cs + (size_t)i * h, *s = r->sn + (size_t)i * h;
+		for (int k = 0; k < r->nh + r->nh2; k++) {
+			real *a = k < r->nh ? r->y + ((size_t)i * r->nh + k) * r->D
+			                    : r->x2 + ((size_t)i * r->nh2 + k - r->nh) * r->D;
+			real *b = a + h;
 			for (int j = 0; j < h; j++) {
-				real x1 = a[j], x2 = b[j], sj = dir > 0 ? s[j] : -s[j];
+				real x1 = a[j], x2 = b[j], sj = r->dir > 0 ? s[j] : -s[j];
 				a[j] = x1 * c[j] - x2 * sj;
 				b[j] = x2 * c[j] + x1 * sj;
 			}
@@ -201,11 +388,38 @@ static void rope_apply(real *x, int N, int nh, int D, const real *cs, const real
 	}
 }
 
-static void axpy(real *y, real a, const real *x, int n)
+static void rope_apply(real *q, int nq, real *k, int nk, int N, int D, const real *cs,
+                       const real *sn, int dir)
 {
-	for (int i = 0; i < n; i++)
-		y[i] += a * x[i];
+	struct rows r = { .y = q, .x2 = k, .nh = nq, .nh2 = nk, .N = N, .D = D, .cs = cs, .sn = sn,
+	                  .dir = dir };
+	parallel_for(row_items(N), rope_item, &r);
 }
+
+static real silu(real x) { return x / (1 + EXP(-x)); }
+
+/* h = silu(g)·u over N rows of C (= ff) values: y = h, x = g, x2 = u. */
+static void swiglu_item(void *ctx, int item, int tid)
+{
+	const struct rows *r = ctx;
+	size_t a = (size_t)item * ROW_BLOCK * r->C, b = (size_t)MIN(r->N, (item + 1) * ROW_BLOCK) * r->C;
+	for (size_t i = a; i < b; i++)
+		r->y[i] = silu(r->x[i]) * r->x2[i];
+}
+
+/* Backward: with dh in dx: du = dh·silu(g) into y, dg = dh·u·silu'(g) into dx. */
+static void swiglu_back_item(void *ctx, int item, int tid)
+{
+	const struct rows *r = ctx;
+	size_t a = (size_t)item * ROW_BLOCK * r->C, b = (size_t)MIN(r->N, (item + 1) * ROW_BLOCK) * r->C;
+	for (size_t i = a; i < b; i++) {
+		real g = r->x[i], sg = 1 / (1 + EXP(-g)), dh = r->dx[i];
+		r->y[i] = dh * g * sg;
+		r->dx[i] = dh * r->x2[i] * sg * (1 + g * (1 - sg));
+	}
+}
+
+/* --- attention --- */
 
 /* Where a batch's keys and values live: either this pass's k, v (no cache: every sequence starts
  * at position 0) or cache rows (k[s], v[s] point at sequence s's slot, layers lstride apart,
@@ -216,111 +430,112 @@ struct kv {
 	const int *pos0;
 };
 
-/* Causal grouped-query attention of layer l: y (N, H·D) from q (N, H·D) and the keys/values,
- * per (sequence, head) as two gemms: S = q·kᵀ·scale (L, Lk), softmax over each row's first
- * p0+i+1 keys (the rest zeroed), y = S·v. Query head h reads kv head h / (H / kv_heads), as
- * Hugging Face's repeat_kv. The causal upper triangle is computed and discarded: gemm is so much
- * faster than a loop that this wins. With att (training, no cache), the probabilities of
- * sequence s, head h are kept as an (L, L) matrix at att[H·aoff[s] + h·L·L]; otherwise
- * scratch (room for L·Lk) is used. */
-static void attention_forward(const struct llama_config *c, struct ws *w, int l, real *y,
-                              const real *q, const real *k, const real *v, const struct kv *kc,
-                              real *att, real *scratch)
+struct attn {
+	const struct llama_config *c;
+	struct ws *w;
+	int l;
+	const struct kv *kc;
+	real *y, *att, *dq, *dk, *dv;
+	const real *q, *k, *v, *dy;
+};
+
+/* Causal grouped-query attention of one (sequence, head): S = q·kᵀ·scale (L, Lk), softmax over
+ * each row's first p0+i+1 keys (the rest zeroed), y = S·v. Query head h reads kv head
+ * h / (H / kv_heads), as Hugging Face's repeat_kv. The causal upper triangle is computed and
+ * discarded: gemm is so much faster than a loop that this wins. With att (training, no cache)
+ * the probabilities of sequence s, head h are kept as an (L, L) matrix at
+ * att[H·aoff[s] + h·L·L]; otherwise the thread's scratch (room for L·Lk) is used. */
+static void attention_item(void *ctx, int item, int tid)
 {
+	const struct attn *a = ctx;
+	const struct llama_config *c = a->c;
+	const struct ws *w = a->w;
 	const int H = c->heads, D = c->head_dim, QD = H * D, KD = c->kv_heads * D;
-	const int group = H / c->kv_heads;
+	const int s = item / H, h = item % H, g = h / (H / c->kv_heads);
 	const real scale = (real)(1 / sqrt((double)D));
-	for (int s = 0; s < w->n; s++) {
-		int L = w->lens[s], p0 = kc ? kc->pos0[s] : 0, Lk = p0 + L;
-		const real *K = kc ? kc->k[s] + l * kc->lstride : k + (size_t)w->off[s] * KD;
-		const real *V = kc ? kc->v[s] + l * kc->lstride : v + (size_t)w->off[s] * KD;
-		for (int h = 0; h < H; h++) {
-			int g = h / group;
-			const real *qh = q + (size_t)w->off[s] * QD + h * D;
-			real *yh = y + (size_t)w->off[s] * QD + h * D;
-			real *S = att ? att + (size_t)H * w->aoff[s] + (size_t)h * L * L : scratch;
-			if (!att && L <= 4) {
-				/* Decoding: a few rows against the cache; gemv reads k and v in place,
-				 * where gemm would first copy them. */
-				for (int i = 0; i < L; i++) {
-					int nk = p0 + i + 1;
-					real *p = S, mx = -INFINITY, sum = 0;
-					GEMV(CblasRowMajor, CblasNoTrans, nk, D, scale, K + g * D, KD,
-					     qh + (size_t)i * QD, 1, 0, p, 1);
-					for (int j = 0; j < nk; j++)
-						if (p[j] > mx)
-							mx = p[j];
-					for (int j = 0; j < nk; j++)
-						sum += p[j] = EXP(p[j] - mx);
-					GEMV(CblasRowMajor, CblasTrans, nk, D, 1 / sum, V + g * D, KD, p, 1, 0,
-					     yh + (size_t)i * QD, 1);
-				}
-				continue;
-			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD,
-			     K + g * D, KD, 0, S, Lk);
-			for (int i = 0; i < L; i++) {
-				real *p = S + (size_t)i * Lk, mx = -INFINITY, sum = 0;
-				int nk = p0 + i + 1;
-				for (int j = 0; j < nk; j++)
-					if (p[j] > mx)
-						mx = p[j];
-				for (int j = 0; j < nk; j++)
-					sum += p[j] = EXP(p[j] - mx);
-				for (int j = 0; j < nk; j++)
-					p[j] /= sum;
-				for (int j = nk; j < Lk; j++)
-					p[j] = 0;
-			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, Lk, 1, S, Lk,
-			     V + g * D, KD, 0, yh, QD);
+	const struct kv *kc = a->kc;
+	int L = w->lens[s], p0 = kc ? kc->pos0[s] : 0, Lk = p0 + L;
+	const real *K = (kc ? kc->k[s] + a->l * kc->lstride : a->k + (size_t)w->off[s] * KD) + g * D;
+	const real *V = (kc ? kc->v[s] + a->l * kc->lstride : a->v + (size_t)w->off[s] * KD) + g * D;
+	const real *qh = a->q + (size_t)w->off[s] * QD + h * D;
+	real *yh = a->y + (size_t)w->off[s] * QD + h * D;
+	real *S = a->att ? a->att + (size_t)H * w->aoff[s] + (size_t)h * L * L
+	                 : w->b[B_SCRATCH] + (size_t)tid * w->scratch;
+	if (!a->att && L <= 4) {
+		/* Decoding: a few rows against the cache; gemv reads k and v in place, where gemm
+		 * would first copy them. */
+		for (int i = 0; i < L; i++) {
+			int nk = p0 + i + 1;
+			real mx = -INFINITY, sum = 0;
+			GEMV(CblasRowMajor, CblasNoTrans, nk, D, scale, K, KD, qh + (size_t)i * QD, 1, 0, S, 1);
+			for (int j = 0; j < nk; j++)
+				if (S[j] > mx)
+					mx = S[j];
+			for (int j = 0; j < nk; j++)
+				sum += S[j] = EXP(S[j] - mx);
+			for (int j = 0; j < nk; j++)
+				S[j] /= sum;
+			GEMV(CblasRowMajor, CblasTrans, nk, D, 1, V, KD, S, 1, 0, yh + (size_t)i * QD, 1);
 		}
+		return;
 	}
+	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD, K, KD, 0, S, Lk);
+	for (int i = 0; i < L; i++) {
+		real *p = S + (size_t)i * Lk, mx = -INFINITY, sum = 0;
+		int nk = p0 + i + 1;
+		for (int j = 0; j < nk; j++)
+			if (p[j] > mx)
+				mx = p[j];
+		for (int j = 0; j < nk; j++)
+			sum += p[j] = EXP(p[j] - mx);
+		for (int j = 0; j < nk; j++)
+			p[j] /= sum;
+		for (int j = nk; j < Lk; j++)
+			p[j] = 0;
+	}
+	GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, Lk, 1, S, Lk, V, KD, 0, yh, QD);
 }
 
-/* Backward of attention_forward without cache, per (sequence, head): with P the kept
- * probabilities, dP = dy·vᵀ, dv += Pᵀ·dy, dS = P∘(dP − rowsum(P∘dP)), dq = scale·dS·k,
- * dk += scale·dSᵀ·q. dq is written whole; dk and dv are zeroed here and accumulated over the
- * heads that share them. dp: scratch of L·L. */
-static void attention_backward(const struct llama_config *c, struct ws *w, real *dq, real *dk,
-                               real *dv, const real *dy, const real *q, const real *k,
-                               const real *v, const real *att, real *dp)
+/* Backward without cache, for one (sequence, kv head) and the query heads sharing it: with P
+ * the kept probabilities, dP = dy·vᵀ, dv += Pᵀ·dy, dS = P∘(dP − rowsum(P∘dP)),
+ * dq = scale·dS·k, dk += scale·dSᵀ·q. */
+static void attention_back_item(void *ctx, int item, int tid)
 {
-	const int H = c->heads, D = c->head_dim, QD = H * D, KD = c->kv_heads * D;
-	const int group = H / c->kv_heads;
+	const struct attn *a = ctx;
+	const struct llama_config *c = a->c;
+	const struct ws *w = a->w;
+	const int H = c->heads, KH = c->kv_heads, D = c->head_dim, QD = H * D, KD = KH * D;
+	const int s = item / KH, g = item % KH, group = H / KH;
 	const real scale = (real)(1 / sqrt((double)D));
-	memset(dk, 0, (size_t)w->N * KD * sizeof *dk);
-	memset(dv, 0, (size_t)w->N * KD * sizeof *dv);
-	for (int s = 0; s < w->n; s++) {
-		int L = w->lens[s];
-		size_t o = w->off[s];
-		for (int h = 0; h < H; h++) {
-			int g = h / group;
-			const real *P = att + (size_t)H * w->aoff[s] + (size_t)h * L * L;
-			const real *dyh = dy + o * QD + h * D, *qh = q + o * QD + h * D;
-			const real *kg = k + o * KD + g * D, *vg = v + o * KD + g * D;
-			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, 1, dyh, QD, vg, KD, 0, dp, L);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, 1, P, L, dyh, QD, 1,
-			     dv + o * KD + g * D, KD);
-			for (int i = 0; i < L; i++) {
-				const real *pi = P + (size_t)i * L;
-				real *di = dp + (size_t)i * L, sum = 0;
-				for (int j = 0; j <= i; j++)
-					sum += pi[j] * di[j];
-				for (int j = 0; j <= i; j++)
-					di[j] = pi[j] * (di[j] - sum);
-				for (int j = i + 1; j < L; j++)
-					di[j] = 0;
-			}
-			GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, L, scale, dp, L, kg, KD, 0,
-			     dq + o * QD + h * D, QD);
-			GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, scale, dp, L, qh, QD, 1,
-			     dk + o * KD + g * D, KD);
+	int L = w->lens[s];
+	size_t o = w->off[s];
+	real *dp = w->b[B_SCRATCH] + (size_t)tid * w->scratch;
+	const real *kg = a->k + o * KD + g * D, *vg = a->v + o * KD + g * D;
+	real *dkg = a->dk + o * KD + g * D, *dvg = a->dv + o * KD + g * D;
+	for (int i = 0; i < L; i++) {
+		memset(dkg + (size_t)i * KD, 0, D * sizeof(real));
+		memset(dvg + (size_t)i * KD, 0, D * sizeof(real));
+	}
+	for (int h = g * group; h < (g + 1) * group; h++) {
+		const real *P = a->att + (size_t)H * w->aoff[s] + (size_t)h * L * L;
+		const real *dyh = a->dy + o * QD + h * D, *qh = a->q + o * QD + h * D;
+		GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, 1, dyh, QD, vg, KD, 0, dp, L);
+		GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, 1, P, L, dyh, QD, 1, dvg, KD);
+		for (int i = 0; i < L; i++) {
+			const real *pi = P + (size_t)i * L;
+			real *di = dp + (size_t)i * L, sum = 0;
+			for (int j = 0; j <= i; j++)
+				sum += pi[j] * di[j];
+			for (int j = 0; j <= i; j++)
+				di[j] = pi[j] * (di[j] - sum);
+			for (int j = i + 1; j < L; j++)
+				di[j] = 0;
 		}
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, L, scale, dp, L, kg, KD, 0,
+		     a->dq + o * QD + h * D, QD);
+		GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, L, D, L, scale, dp, L, qh, QD, 1, dkg, KD);
 	}
 }
-
-static real silu(real x) { return x / (1 + EXP(-x)); }
 
 /* --- passes --- */
 
@@ -331,8 +546,7 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 {
 	const int C = c->hidden, QD = c->heads * c->head_dim, KD = c->kv_heads * c->head_dim;
 	const int F = c->ff, D = c->head_dim;
-	size_t N = 0, att = 0;
-	size_t scratch = 1;   /* attention scores of one (sequence, head) */
+	size_t N = 0, att = 0, scratch = 1;   /* scratch: attention scores of one (sequence, head) */
 	for (int s = 0; s < n; s++) {
 		N += lens[s];
 		att += (size_t)lens[s] * lens[s];
@@ -345,6 +559,7 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 	w->n = n;
 	w->N = (int)N;
 	w->lens = lens;
+	w->scratch = scratch;
 	if (!(w->off = wibuf(w, I_OFF, n + 1)) || !(w->pos = wibuf(w, I_POS, N)) ||
 	    !(w->aoff = wibuf(w, I_AOFF, n + 1)))
 		return -1;
@@ -362,12 +577,14 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 		{ B_Y, L * N * QD }, { B_XM, train ? L * N * C : 0 }, { B_INV2, L * N },
 		{ B_B, L * N * C }, { B_G, L * N * F }, { B_U, L * N * F }, { B_H, L * N * F },
 		{ B_INVF, N }, { B_XF, N * C }, { B_COS, N * D / 2 }, { B_SIN, N * D / 2 },
-		{ B_ROW, scratch },
+		{ B_SCRATCH, scratch * nthreads() },
 	};
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (need[i].n && !wbuf(w, need[i].b, need[i].n))
 			return -1;
-	rope_tables(w->b[B_COS], w->b[B_SIN], w->pos, w->N, D, c->rope_theta);
+	struct rows r = { .y = w->b[B_COS], .inv = w->b[B_SIN], .pos = w->pos, .N = w->N, .D = D,
+	                  .theta = c->rope_theta };
+	parallel_for(row_items(w->N), rope_table_item, &r);
 	return 0;
 }
 
@@ -397,11 +614,11 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 		real *att = train ? w->b[B_ATT] + li * c->heads * w->aoff[w->n] : NULL;
 
 		rmsnorm_forward(a, inv1, x, W(nt, LLAMA_LN1, l), N, C, c->rms_eps);
-		matmul_forward(q, a, W(nt, LLAMA_Q, l), N, QD, C, 0);
-		matmul_forward(k, a, W(nt, LLAMA_K, l), N, KD, C, 0);
-		matmul_forward(v, a, W(nt, LLAMA_V, l), N, KD, C, 0);
-		rope_apply(q, N, c->heads, c->head_dim, w->b[B_COS], w->b[B_SIN], 1);
-		rope_apply(k, N, c->kv_heads, c->head_dim, w->b[B_COS], w->b[B_SIN], 1);
+		struct job qkv[3] = { job1(g_proj(q, a, W(nt, LLAMA_Q, l), N, QD, C, 0)),
+		                      job1(g_proj(k, a, W(nt, LLAMA_K, l), N, KD, C, 0)),
+		                      job1(g_proj(v, a, W(nt, LLAMA_V, l), N, KD, C, 0)) };
+		run_jobs(qkv, 3);
+		rope_apply(q, c->heads, k, c->kv_heads, N, c->head_dim, w->b[B_COS], w->b[B_SIN], 1);
 		if (kc) {
 			for (int s = 0; s < w->n; s++) {
 				size_t at = (size_t)kc->pos0[s] * KD, o = (size_t)w->off[s] * KD;
@@ -410,16 +627,18 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 				memcpy(kc->v[s] + l * kc->lstride + at, v + o, len);
 			}
 		}
-		attention_forward(c, w, l, y, q, k, v, kc, att, w->b[B_ROW]);
+		struct attn at = { .c = c, .w = w, .l = l, .kc = kc, .y = y, .att = att, .q = q, .k = k, .v = v };
+		parallel_for(w->n * c->heads, attention_item, &at);
 		if (xm != x)
 			memcpy(xm, x, (size_t)N * C * sizeof(real));
 		matmul_forward(xm, y, W(nt, LLAMA_O, l), N, C, QD, 1);
 
 		rmsnorm_forward(b, inv2, xm, W(nt, LLAMA_LN2, l), N, C, c->rms_eps);
-		matmul_forward(g, b, W(nt, LLAMA_GATE, l), N, F, C, 0);
-		matmul_forward(u, b, W(nt, LLAMA_UP, l), N, F, C, 0);
-		for (size_t i = 0; i < (size_t)N * F; i++)
-			h[i] = silu(g[i]) * u[i];
+		struct job gu[2] = { job1(g_proj(g, b, W(nt, LLAMA_GATE, l), N, F, C, 0)),
+		                     job1(g_proj(u, b, W(nt, LLAMA_UP, l), N, F, C, 0)) };
+		run_jobs(gu, 2);
+		struct rows sw = { .y = h, .x = g, .x2 = u, .N = N, .C = F };
+		parallel_for(row_items(N), swiglu_item, &sw);
 		if (xn != xm)
 			memcpy(xn, xm, (size_t)N * C * sizeof(real));
 		matmul_forward(xn, h, W(nt, LLAMA_DOWN, l), N, C, F, 1);
@@ -452,17 +671,44 @@ CORE int core_forward(const struct net *nt, struct ws *w, int n, const int *lens
 	return 0;
 }
 
-/* log-softmax of row z (V) at index t, in double. */
-static double log_softmax_at(const real *z, int V, int t)
+/* Rows of logits z (nr, V): the log-softmax at targets t[r] into out[r] (t[r] < 0: skipped). With
+ * grad, each row of z becomes (softmax − onehot(t))·scale (0 where no target). */
+struct head {
+	real *z, *out;
+	const int *t;
+	int V, grad;
+	double scale;
+};
+
+static void head_item(void *ctx, int item, int tid)
 {
+	const struct head *hd = ctx;
+	const int V = hd->V;
+	real *z = hd->z + (size_t)item * V;
+	int t = hd->t[item];
+	if (t < 0) {
+		if (hd->grad)
+			memset(z, 0, V * sizeof *z);
+		return;
+	}
 	real mx = z[0];
 	for (int j = 1; j < V; j++)
 		if (z[j] > mx)
 			mx = z[j];
-	double sum = 0;
+	double sum = 0, zt = z[t] - mx;
+	if (!hd->grad) {
+		for (int j = 0; j < V; j++)
+			sum += EXP(z[j] - mx);
+		hd->out[item] = (real)(zt - log(sum));
+		return;
+	}
 	for (int j = 0; j < V; j++)
-		sum += EXP(z[j] - mx);
-	return (double)(z[t] - mx) - log(sum);
+		sum += z[j] = EXP(z[j] - mx);
+	hd->out[item] = (real)(zt - log(sum));
+	real f = (real)(hd->scale / sum);
+	for (int j = 0; j < V; j++)
+		z[j] *= f;
+	z[t] -= (real)hd->scale;
 }
 
 CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *lens,
@@ -472,27 +718,32 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 	const int C = c->hidden, V = c->vocab, R = head_chunk(c);
 	if (batch_prepare(c, w, n, lens, NULL, 0))
 		return -1;
-	real *z = wbuf(w, B_LOGITS, (size_t)R * V);
-	int *rows = wibuf(w, I_ROWS, R);
-	if (!z || !rows)
+	real *z = wbuf(w, B_LOGITS, (size_t)R * V), *lp = wbuf(w, B_ROWLOSS, R);
+	int *rows = wibuf(w, I_ROWS, 2 * R);
+	if (!z || !lp || !rows)
 		return -1;
 	layers_forward(nt, w, tokens, NULL, 0);
-	/* Only rows that predict a token of their own sequence go through lm_head. */
-	const real *x = final_x(c, w, 0), *nw = W(nt, LLAMA_NORM, -1), *hw = W(nt, LLAMA_HEAD, -1);
+	rmsnorm_forward(w->b[B_XF], NULL, final_x(c, w, 0), W(nt, LLAMA_NORM, -1), w->N, C, c->rms_eps);
+	/* Only rows that predict a token of their own sequence go through lm_head: gathered into
+	 * the rows after xf's N (chunk by chunk, in order). */
+	const real *xf = w->b[B_XF], *hw = W(nt, LLAMA_HEAD, -1);
+	real *xs = w->b[B_X];   /* the residual stream is no longer needed: room for R rows */
 	int k = 0;
 	for (int s = 0; s < n; s++) {
 		logp[w->off[s]] = 0;
 		for (int i = w->off[s]; i < w->off[s + 1]; i++) {
 			if (i + 1 < w->off[s + 1]) {
-				rmsnorm_forward(w->b[B_XF] + (size_t)k * C, NULL, x + (size_t)i * C, nw, 1, C,
-				                c->rms_eps);
-				rows[k++] = i;
+				memcpy(xs + (size_t)k * C, xf + (size_t)i * C, C * sizeof(real));
+				rows[k] = i;
+				rows[R + k] = tokens[i + 1];
+				k++;
 			}
-			if (k == R || (k > 0 && s == n - 1 && i == w->off[s + 1] - 1)) {
-				matmul_forward(z, w->b[B_XF], hw, k, V, C, 0);
+			if (k > 0 && (k == R || i == w->N - 1)) {
+				matmul_forward(z, xs, hw, k, V, C, 0);
+				struct head hd = { z, lp, rows + R, V, 0, 0 };
+				parallel_for(k, head_item, &hd);
 				for (int r = 0; r < k; r++)
-					logp[rows[r] + 1] = (real)log_softmax_at(z + (size_t)r * V, V,
-					                                         tokens[rows[r] + 1]);
+					logp[rows[r] + 1] = lp[r];
 				k = 0;
 			}
 		}
@@ -510,9 +761,10 @@ CORE int core_step(const struct net *nt, struct ws *w, int n, const int *lens, c
 		return -1;
 	layers_forward(nt, w, tokens, kc, 0);
 	const real *x = final_x(c, w, 0);
+	real *last = w->b[B_A];   /* free after the layers: the last row of each sequence */
 	for (int s = 0; s < n; s++)
-		rmsnorm_forward(w->b[B_XF] + (size_t)s * C, NULL, x + (size_t)(w->off[s + 1] - 1) * C,
-		                W(nt, LLAMA_NORM, -1), 1, C, c->rms_eps);
+		memcpy(last + (size_t)s * C, x + (size_t)(w->off[s + 1] - 1) * C, C * sizeof(real));
+	rmsnorm_forward(w->b[B_XF], NULL, last, W(nt, LLAMA_NORM, -1), n, C, c->rms_eps);
 	matmul_forward(logits, w->b[B_XF], W(nt, LLAMA_HEAD, -1), n, c->vocab, C, 0);
 	return 0;
 }
@@ -522,7 +774,7 @@ CORE int core_loss_grad(const struct net *nt, struct ws *w, size_t n_params, int
                         const int *tokens, const int *targets, real *G, double *loss)
 {
 	const struct llama_config *c = nt->c;
-	const int C = c->hidden, QD = c->heads * c->head_dim, KD = c->kv_heads * c->head_dim;
+	const int C = c->hidden, H = c->heads, QD = H * c->head_dim, KD = c->kv_heads * c->head_dim;
 	const int F = c->ff, V = c->vocab, L = c->layers, R = head_chunk(c);
 	long count = 0;
 	for (size_t i = 0; i < (size_t)B * T; i++)
@@ -537,47 +789,34 @@ CORE int core_loss_grad(const struct net *nt, struct ws *w, size_t n_params, int
 	if (batch_prepare(c, w, B, lens, NULL, 1))
 		return -1;
 	const int N = w->N;
-	real *z = wbuf(w, B_LOGITS, (size_t)R * V);
+	real *z = wbuf(w, B_LOGITS, (size_t)R * V), *rl = wbuf(w, B_ROWLOSS, R);
 	real *dx = wbuf(w, B_DX, (size_t)N * C), *da = wbuf(w, B_DA, (size_t)N * C);
 	real *dq = wbuf(w, B_DQ, (size_t)N * QD), *dy = wbuf(w, B_DY, (size_t)N * QD);
 	real *dk = wbuf(w, B_DK, (size_t)N * KD), *dv = wbuf(w, B_DV, (size_t)N * KD);
 	real *dg = wbuf(w, B_DG, (size_t)N * F), *du = wbuf(w, B_DU, (size_t)N * F);
 	real *dxf = wbuf(w, B_DXF, (size_t)N * C), *db = wbuf(w, B_DB, (size_t)N * C);
-	if (!z || !dx || !da || !dq || !dy || !dk || !dv || !dg || !du || !dxf || !db)
+	if (!z || !rl || !dx || !da || !dq || !dy || !dk || !dv || !dg || !du || !dxf || !db)
 		return -1;
 	layers_forward(nt, w, tokens, NULL, 1);
 	memset(G, 0, n_params * sizeof *G);
 #define GW(kind, l) (G + woff(c, nt->t, kind, l))
 
-	/* Head: logits chunk by chunk, dlogits = (softmax − onehot)/count in place. */
+	/* Head, chunk by chunk: dlogits = (softmax − onehot)/count in place of the logits. */
 	real *xL = final_x(c, w, 1), *xf = w->b[B_XF], *invf = w->b[B_INVF];
+	const real *hw = W(nt, LLAMA_HEAD, -1);
 	rmsnorm_forward(xf, invf, xL, W(nt, LLAMA_NORM, -1), N, C, c->rms_eps);
 	double total = 0;
 	for (int r0 = 0; r0 < N; r0 += R) {
-		int nr = N - r0 < R ? N - r0 : R;
-		matmul_forward(z, xf + (size_t)r0 * C, W(nt, LLAMA_HEAD, -1), nr, V, C, 0);
-		for (int r = 0; r < nr; r++) {
-			real *zr = z + (size_t)r * V;
-			int t = targets[r0 + r];
-			if (t < 0) {
-				memset(zr, 0, V * sizeof *zr);
-				continue;
-			}
-			real mx = zr[0];
-			for (int j = 1; j < V; j++)
-				if (zr[j] > mx)
-					mx = zr[j];
-			double sum = 0, zt = zr[t] - mx;
-			for (int j = 0; j < V; j++)
-				sum += zr[j] = EXP(zr[j] - mx);
-			total += log(sum) - zt;
-			real f = (real)(1 / (sum * count));
-			for (int j = 0; j < V; j++)
-				zr[j] *= f;
-			zr[t] -= (real)(1.0 / count);
-		}
-		matmul_backward(dxf + (size_t)r0 * C, 0, GW(LLAMA_HEAD, -1), z, xf + (size_t)r0 * C,
-		                W(nt, LLAMA_HEAD, -1), nr, V, C);
+		int nr = MIN(N - r0, R);
+		matmul_forward(z, xf + (size_t)r0 * C, hw, nr, V, C, 0);
+		struct head hd = { z, rl, targets + r0, V, 1, 1.0 / count };
+		parallel_for(nr, head_item, &hd);
+		for (int r = 0; r < nr; r++)
+			if (targets[r0 + r] >= 0)
+				total -= rl[r];
+		struct job back[2] = { job1(g_dx(dxf + (size_t)r0 * C, z, hw, nr, V, C, 0)),
+		                       job_dw(GW(LLAMA_HEAD, -1), z, xf + (size_t)r0 * C, nr, V, C) };
+		run_jobs(back, 2);
 	}
 	*loss = total / count;
 	memset(dx, 0, (size_t)N * C * sizeof *dx);
@@ -593,32 +832,47 @@ CORE int core_loss_grad(const struct net *nt, struct ws *w, size_t n_params, int
 		real *k = w->b[B_K] + li * N * KD, *v = w->b[B_V] + li * N * KD;
 		real *g = w->b[B_G] + li * N * F, *u = w->b[B_U] + li * N * F;
 		real *h = w->b[B_H] + li * N * F;
-		real *att = w->b[B_ATT] + li * c->heads * w->aoff[w->n];
+		real *att = w->b[B_ATT] + li * H * w->aoff[w->n];
+		const real *Wg = W(nt, LLAMA_GATE, l), *Wu = W(nt, LLAMA_UP, l);
+		const real *Wq = W(nt, LLAMA_Q, l), *Wk = W(nt, LLAMA_K, l), *Wv = W(nt, LLAMA_V, l);
 
-		/* MLP: dh = dx·Wdown into dg, then split through silu(g)·u. */
-		matmul_backward(dg, 0, GW(LLAMA_DOWN, l), dx, h, W(nt, LLAMA_DOWN, l), N, C, F);
-		for (size_t i = 0; i < (size_t)N * F; i++) {
-			real sg = 1 / (1 + EXP(-g[i])), dh = dg[i];
-			du[i] = dh * g[i] * sg;
-			dg[i] = dh * u[i] * sg * (1 + g[i] * (1 - sg));
-		}
-		matmul_backward(db, 0, GW(LLAMA_GATE, l), dg, b, W(nt, LLAMA_GATE, l), N, F, C);
-		matmul_backward(db, 1, GW(LLAMA_UP, l), du, b, W(nt, LLAMA_UP, l), N, F, C);
+		/* MLP: dh = dx·Wdown (into dg), split through silu(g)·u, then into the norm. */
+		struct job down[2] = { job1(g_dx(dg, dx, W(nt, LLAMA_DOWN, l), N, C, F, 0)),
+		                       job_dw(GW(LLAMA_DOWN, l), dx, h, N, C, F) };
+		run_jobs(down, 2);
+		struct rows sb = { .y = du, .dx = dg, .x = g, .x2 = u, .N = N, .C = F };
+		parallel_for(row_items(N), swiglu_back_item, &sb);
+		struct job gu[3] = { job1(g_dx(db, dg, Wg, N, F, C, 0)),
+		                     job_dw(GW(LLAMA_GATE, l), dg, b, N, F, C),
+		                     job_dw(GW(LLAMA_UP, l), du, b, N, F, C) };
+		gu[0].g[gu[0].n++] = g_dx(db, du, Wu, N, F, C, 1);
+		run_jobs(gu, 3);
 		rmsnorm_backward(dx, GW(LLAMA_LN2, l), db, xm, inv2, W(nt, LLAMA_LN2, l), N, C);
 
 		/* Attention. */
-		matmul_backward(dy, 0, GW(LLAMA_O, l), dx, y, W(nt, LLAMA_O, l), N, C, QD);
-		attention_backward(c, w, dq, dk, dv, dy, q, k, v, att, w->b[B_ROW]);
-		rope_apply(dq, N, c->heads, c->head_dim, w->b[B_COS], w->b[B_SIN], -1);
-		rope_apply(dk, N, c->kv_heads, c->head_dim, w->b[B_COS], w->b[B_SIN], -1);
-		matmul_backward(da, 0, GW(LLAMA_Q, l), dq, a, W(nt, LLAMA_Q, l), N, QD, C);
-		matmul_backward(da, 1, GW(LLAMA_K, l), dk, a, W(nt, LLAMA_K, l), N, KD, C);
-		matmul_backward(da, 1, GW(LLAMA_V, l), dv, a, W(nt, LLAMA_V, l), N, KD, C);
+		struct job o[2] = { job1(g_dx(dy, dx, W(nt, LLAMA_O, l), N, C, QD, 0)),
+		                    job_dw(GW(LLAMA_O, l), dx, y, N, C, QD) };
+		run_jobs(o, 2);
+		struct attn at = { .c = c, .w = w, .att = att, .dq = dq, .dk = dk, .dv = dv, .q = q,
+		                   .k = k, .v = v, .dy = dy };
+		parallel_for(w->n * c->kv_heads, attention_back_item, &at);
+		rope_apply(dq, H, dk, c->kv_heads, N, c->head_dim, w->b[B_COS], w->b[B_SIN], -1);
+		struct job qkv[4] = { job1(g_dx(da, dq, Wq, N, QD, C, 0)),
+		                      job_dw(GW(LLAMA_Q, l), dq, a, N, QD, C),
+		                      job_dw(GW(LLAMA_K, l), dk, a, N, KD, C),
+		                      job_dw(GW(LLAMA_V, l), dv, a, N, KD, C) };
+		qkv[0].g[qkv[0].n++] = g_dx(da, dk, Wk, N, KD, C, 1);
+		qkv[0].g[qkv[0].n++] = g_dx(da, dv, Wv, N, KD, C, 1);
+		run_jobs(qkv, 4);
 		rmsnorm_backward(dx, GW(LLAMA_LN1, l), da, x, inv1, W(nt, LLAMA_LN1, l), N, C);
 	}
 	real *GE = GW(LLAMA_EMBED, -1);
-	for (int i = 0; i < N; i++)
-		axpy(GE + (size_t)tokens[i] * C, 1, dx + (size_t)i * C, C);
+	for (int i = 0; i < N; i++) {
+		real *ge = GE + (size_t)tokens[i] * C;
+		const real *d = dx + (size_t)i * C;
+		for (int j = 0; j < C; j++)
+			ge[j] += d[j];
+	}
 #undef GW
 	return 0;
 }
@@ -630,6 +884,57 @@ struct llama_ws {
 	struct ws w;
 };
 
+static void *pool_worker(void *arg)
+{
+	int tid = (int)(intptr_t)arg;
+	unsigned seen = 0;   /* pool_start zeroes gen before any worker exists */
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		while (pool.gen == seen && !pool.stop)
+			pthread_cond_wait(&pool.go, &pool.mu);
+		if (pool.stop)
+			break;
+		seen = pool.gen;
+		pthread_mutex_unlock(&pool.mu);
+		pool_run(tid);
+		pthread_mutex_lock(&pool.mu);
+		if (--pool.busy == 0)
+			pthread_cond_signal(&pool.done);
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return NULL;
+}
+
+static void pool_stop(void)
+{
+	pthread_mutex_lock(&pool.mu);
+	pool.stop = 1;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.mu);
+	for (int i = 0; i < pool.workers; i++)
+		pthread_join(pool.th[i], NULL);
+	pool.workers = 0;
+	pool.stop = 0;
+}
+
+void llama_set_threads(int n)
+{
+	openblas_set_num_threads(1);
+	if (n < 1)
+		n = 1;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if (n == nthreads())
+		return;
+	pool_stop();
+	pool.gen = 0;
+	/* A worker that cannot be started just leaves more items to the others. */
+	while (pool.workers < n - 1 &&
+	       pthread_create(&pool.th[pool.workers], NULL, pool_worker,
+	                      (void *)(intptr_t)(pool.workers + 1)) == 0)
+		pool.workers++;
+}
+
 struct llama_model *llama_new(const struct llama_config *cfg)
 {
 	struct llama_model *m = calloc(1, sizeof *m);
@@ -638,6 +943,7 @@ struct llama_model *llama_new(const struct llama_config *cfg)
 		return NULL;
 	}
 	m->cfg = *cfg;
+	openblas_set_num_threads(1);   /* parallelism is ours: see the top of this file */
 	if (llama_config_check(&m->cfg) || (m->n_tensors = llama_tensors(&m->cfg, &m->tensors)) < 0)
 		goto fail;
 	const struct llama_tensor *last = &m->tensors[m->n_tensors - 1];

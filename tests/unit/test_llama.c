@@ -492,6 +492,50 @@ static void test_greedy_generation(void)
 	llama_free(m);
 }
 
+/* Every result is the same bits with 1 or 3 threads (the work is cut by shape, not by thread
+ * count). Sizes give several gemm tiles (row bands and feature tiles) and many items. */
+static void test_threads_same_bits(void)
+{
+	struct llama_config c;
+	llama_config_default(&c);
+	c.vocab = 300; c.hidden = 128; c.layers = 2; c.heads = 4; c.kv_heads = 2; c.ff = 160;
+	struct llama_model *m = random_model(c, 3);
+	CHECK(m, "model: %s", err_get());
+	if (!m)
+		return;
+	enum { NS = 5, B = 3, T = 200 };
+	int lens[NS] = { 200, 3, 150, 180, 90 }, N = 623, tok[623], tgt[B * T], slots[NS] = { 4, 3, 2, 1, 0 };
+	int one[NS] = { 1, 1, 1, 1, 1 };
+	random_tokens(tok, N, c.vocab, 77);
+	for (int i = 0; i < B * T; i++)
+		tgt[i] = i % 7 ? tok[(i + 1) % N] : -1;
+	size_t V = c.vocab, np = m->n_params;
+	float *out[2], *lp[2], *step[2], *grad[2];
+	double loss[2];
+	for (int r = 0; r < 2; r++) {
+		llama_set_threads(r ? 3 : 1);
+		out[r] = malloc(N * V * sizeof(float));
+		lp[r] = malloc(N * sizeof(float));
+		step[r] = malloc(2 * NS * V * sizeof(float));
+		grad[r] = malloc(np * sizeof(float));
+		struct llama_cache *kc = llama_cache_new(m, NS, 256);
+		CHECK(llama_forward(m, NS, lens, tok, out[r]) == 0 && llama_logprobs(m, NS, lens, tok, lp[r]) == 0 &&
+		      llama_step(m, kc, NS, slots, lens, tok, step[r]) == 0 &&
+		      llama_step(m, kc, NS, slots, one, tok, step[r] + NS * V) == 0 &&
+		      llama_loss_grad(m, B, T, tok, tgt, grad[r], &loss[r]) == 0, "threads %d: %s", r ? 3 : 1, err_get());
+		llama_cache_free(kc);
+	}
+	llama_set_threads(1);
+	CHECK(memcmp(out[0], out[1], N * V * sizeof(float)) == 0, "forward logits differ");
+	CHECK(memcmp(lp[0], lp[1], N * sizeof(float)) == 0, "log-probs differ");
+	CHECK(memcmp(step[0], step[1], 2 * NS * V * sizeof(float)) == 0, "cached steps differ");
+	CHECK(memcmp(grad[0], grad[1], np * sizeof(float)) == 0 && loss[0] == loss[1], "gradients differ");
+	for (int r = 0; r < 2; r++) {
+		free(out[r]); free(lp[r]); free(step[r]); free(grad[r]);
+	}
+	llama_free(m);
+}
+
 static void test_bad_input(void)
 {
 	struct llama_config c = small_config(0, 2, 0);
@@ -521,6 +565,7 @@ int main(void)
 	T_RUN(test_batched_equals_unbatched);
 	T_RUN(test_cache_equals_full);
 	T_RUN(test_greedy_generation);
+	T_RUN(test_threads_same_bits);
 	T_RUN(test_bad_input);
 	return t_done();
 }
