@@ -123,20 +123,18 @@ void pf_set_init(struct pf_set *s, const struct pf_read_opts *o)
 
 void pf_set_free(struct pf_set *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->rec)
-			json_object_put(s->rec[i]);
-		if (s->line)
-			free(s->line[i]);
+	for (size_t i = 0; i < s->n; i++)
 		free(s->label[i]);
-	}
+	for (int b = 0; b < s->nbufs; b++)
+		free(s->bufs[b]);
+	free(s->bufs);
 	for (int j = 0; j < s->m; j++) {
 		free(s->path[j]);
 		free(s->name[j]);
 	}
 	free(s->f);
-	free(s->rec);
-	free(s->line);
+	free(s->text);
+	free(s->tlen);
 	free(s->label);
 	free(s->seq);
 	free(s->path);
@@ -259,17 +257,14 @@ static int grow(struct pf_set *s)
 		s->seq = seq;
 	if (!f || !label || !seq)
 		return err_oom();
-	if (s->kind == 1) {
-		json_object **r = realloc(s->rec, cap * sizeof *r);
-		if (!r)
-			return err_oom();
-		s->rec = r;
-	} else {
-		char **l = realloc(s->line, cap * sizeof *l);
-		if (!l)
-			return err_oom();
-		s->line = l;
-	}
+	const char **t = realloc(s->text, cap * sizeof *t);
+	if (t)
+		s->text = t;
+	size_t *tl = realloc(s->tlen, cap * sizeof *tl);
+	if (tl)
+		s->tlen = tl;
+	if (!t || !tl)
+		return err_oom();
 	s->cap = cap;
 	return 0;
 }
@@ -325,7 +320,8 @@ static int record_objectives(struct pf_set *s, json_object *o, const char *name,
 	return apply_senses(s) < 0 ? -2 : 0;
 }
 
-static int add_record(struct pf_set *s, json_object *o, const char *name, long line)
+static int add_record(struct pf_set *s, json_object *o, const char *name, long line,
+                      const char *text, size_t tlen)
 {
 	int rc;
 	if (!s->m && (rc = record_objectives(s, o, name, line)) < 0)
@@ -353,7 +349,8 @@ static int add_record(struct pf_set *s, json_object *o, const char *name, long l
 	s->label[s->n] = NULL;
 	if (lab && !(s->label[s->n] = strdup(json_object_get_string(lab))))
 		return err_oom();
-	s->rec[s->n] = o;
+	s->text[s->n] = text;
+	s->tlen[s->n] = tlen;
 	s->seq[s->n] = s->n ? s->seq[s->n - 1] + 1 : 1;
 	s->n++;
 	return 0;
@@ -370,16 +367,27 @@ static int read_records(struct pf_set *s, char *buf, size_t len, const char *nam
 		fclose(mf);
 		return -1;
 	}
+	/* The record's text is found in buf by its line number: cur is the start of line curline. */
+	const char *cur = buf, *end = buf + len;
+	long curline = 1;
 	for (;;) {
 		json_object *o = NULL;
 		int got = rec_next(r, &o);
 		if (got == 0)
 			break;
 		if (got > 0) {
-			rc = add_record(s, o, name, rec_lineno(r));
+			for (; curline < rec_lineno(r); curline++)
+				cur = (const char *)memchr(cur, '\n', end - cur) + 1;
+			const char *e = memchr(cur, '\n', end - cur), *t = cur;
+			e = e ? e : end;
+			while (t < e && isspace((unsigned char)*t))
+				t++;
+			while (e > t && isspace((unsigned char)e[-1]))
+				e--;
+			rc = add_record(s, o, name, rec_lineno(r), t, e - t);
+			json_object_put(o);
 			if (rc == 0)
 				continue;
-			json_object_put(o);
 		} else {
 			rc = -1;
 		}
@@ -471,8 +479,8 @@ static int add_row(struct pf_set *s, char *text, const char *name, long line)
 	while (l > 0 && isspace((unsigned char)text[l - 1]))
 		l--;
 	s->label[s->n] = NULL;
-	if (!(s->line[s->n] = strndup(text + strspn(text, " \t"), l - strspn(text, " \t"))))
-		return err_oom();
+	s->text[s->n] = text;
+	s->tlen[s->n] = l;
 	s->seq[s->n] = s->n ? s->seq[s->n - 1] + 1 : 1;
 	s->n++;
 	return 0;
@@ -559,7 +567,13 @@ int pf_set_read(struct pf_set *s, const char *path)
 			rc = kind == 1 ? read_records(s, buf, len, name) : read_matrix(s, buf, len, name);
 		}
 	}
-	free(buf);
+	char **nb = realloc(s->bufs, (s->nbufs + 1) * sizeof *nb);
+	if (!nb) {
+		free(buf);
+		return err_oom();
+	}
+	s->bufs = nb;
+	s->bufs[s->nbufs++] = buf;
 	return rc;
 }
 
@@ -573,18 +587,12 @@ int pf_set_unique(struct pf_set *s)
 	size_t k = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		if (dup[i]) {
-			if (s->rec)
-				json_object_put(s->rec[i]);
-			if (s->line)
-				free(s->line[i]);
 			free(s->label[i]);
 			continue;
 		}
 		memmove(s->f + k * s->m, s->f + i * s->m, s->m * sizeof *s->f);
-		if (s->rec)
-			s->rec[k] = s->rec[i];
-		if (s->line)
-			s->line[k] = s->line[i];
+		s->text[k] = s->text[i];
+		s->tlen[k] = s->tlen[i];
 		s->label[k] = s->label[i];
 		s->seq[k] = s->seq[i];
 		k++;
@@ -608,15 +616,58 @@ static void fmt_plain(char *buf, double v)
 	}
 }
 
+/* Record i parsed again (it parsed when read). */
+static json_object *parse_record(const struct pf_set *s, size_t i)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o = tok ? json_tokener_parse_ex(tok, s->text[i], (int)s->tlen[i]) : NULL;
+	json_tokener_free(tok);
+	if (!o)
+		err_oom();
+	return o;
+}
+
 int pf_set_write(FILE *f, const struct pf_set *s, size_t i, const struct pf_extra *x, int nx)
 {
-	if (s->rec) {
-		for (int k = 0; k < nx; k++)
-			rec_set(s->rec[i], x[k].key, x[k].is_int ? json_object_new_int64((int64_t)x[k].v)
-			                                         : rec_double(x[k].v));
-		return rec_write(f, s->rec[i]);
+	int reparse = 0;
+	for (int k = 0; k < nx && s->kind == 1; k++) {
+		char key[64];
+		snprintf(key, sizeof key, "\"%s\"", x[k].key);
+		reparse |= memmem(s->text[i], s->tlen[i], key, strlen(key)) != NULL;
 	}
-	if (fputs(s->line[i], f) == EOF)
+	if (s->kind == 1 && nx > 0 && !reparse) {
+		/* the text is one JSON object: the fields go in before its closing brace */
+		size_t l = s->tlen[i] - 1;
+		const char *t = s->text[i];
+		while (l > 1 && isspace((unsigned char)t[l - 1]))
+			l--;
+		int empty = t[l - 1] == '{';
+		if (fwrite(t, 1, l, f) != l)
+			return err_set("write error:");
+		for (int k = 0; k < nx; k++) {
+			char buf[40];
+			if (x[k].is_int)
+				snprintf(buf, sizeof buf, "%lld", (long long)x[k].v);
+			else
+				rec_fmt_double(buf, x[k].v);
+			if (fprintf(f, "%s\"%s\":%s", empty && k == 0 ? "" : ",", x[k].key, buf) < 0)
+				return err_set("write error:");
+		}
+		if (fputs("}\n", f) == EOF)
+			return err_set("write error:");
+		return 0;
+	}
+	if (s->kind == 1 && nx > 0) {
+		json_object *o = parse_record(s, i);
+		if (!o)
+			return -1;
+		for (int k = 0; k < nx; k++)
+			rec_set(o, x[k].key, x[k].is_int ? json_object_new_int64((int64_t)x[k].v) : rec_double(x[k].v));
+		int rc = rec_write(f, o);
+		json_object_put(o);
+		return rc;
+	}
+	if (fwrite(s->text[i], 1, s->tlen[i], f) != s->tlen[i])
 		return err_set("write error:");
 	for (int k = 0; k < nx; k++) {
 		char buf[40];
@@ -632,12 +683,14 @@ int pf_set_write(FILE *f, const struct pf_set *s, size_t i, const struct pf_extr
 	return 0;
 }
 
-/* The text of a record's field for the table, or "" (malloc'd). */
-static char *field_text(json_object *o, const char *key)
+/* A record's "id" as text for the table, or "" (malloc'd; NULL on OOM). */
+static char *id_text(const struct pf_set *s, size_t i)
 {
-	json_object *v = o ? rec_path(o, key) : NULL;
+	json_object *o = s->kind == 1 ? parse_record(s, i) : NULL, *v = o ? rec_path(o, "id") : NULL;
 	const char *t = v ? json_object_get_string(v) : "";
-	return strdup(t ? t : "");
+	char *r = strdup(t ? t : "");
+	json_object_put(o);
+	return r;
 }
 
 int pf_table_write(FILE *f, const struct pf_set *s, const unsigned char *sel)
@@ -648,7 +701,12 @@ int pf_table_write(FILE *f, const struct pf_set *s, const unsigned char *sel)
 		if (sel && !sel[i])
 			continue;
 		rows++;
-		has_id |= s->rec && rec_path(s->rec[i], "id") != NULL;
+		/* a cheap look first: a record without the text "id" has no id field */
+		if (!has_id && s->kind == 1 && memmem(s->text[i], s->tlen[i], "\"id\"", 4)) {
+			json_object *o = parse_record(s, i);
+			has_id = o && rec_path(o, "id") != NULL;
+			json_object_put(o);
+		}
 		has_label |= s->label[i] != NULL;
 	}
 	nc = 1 + has_id + has_label + s->m;
@@ -682,7 +740,7 @@ int pf_table_write(FILE *f, const struct pf_set *s, const unsigned char *sel)
 			snprintf(row[c], 24, "%zu", s->seq[i]);
 		c++;
 		if (has_id)
-			row[c++] = field_text(s->rec[i], "id");
+			row[c++] = id_text(s, i);
 		if (has_label)
 			row[c++] = strdup(s->label[i] ? s->label[i] : "");
 		for (int j = 0; j < s->m; j++, c++)

@@ -86,8 +86,8 @@ struct pf_set {
 	int m;               /* objectives; 0 until the first point fixes them */
 	size_t n, cap;       /* points */
 	double *f;           /* (n, m) minimized values: maximized objectives negated */
-	json_object **rec;   /* (n) records (NDJSON input), else NULL */
-	char **line;         /* (n) the text lines (matrix input), else NULL */
+	const char **text;   /* (n) each point's line as read (a record's JSON text, a matrix row), */
+	size_t *tlen;        /*     trimmed, not NUL-terminated: it points into bufs */
 	char **label;        /* (n) a record's "label" (baselines), or NULL */
 	size_t *seq;         /* (n) 1-based position among the points read (kept by pf_set_unique) */
 	char **path;         /* (m) dotted path, or column number */
@@ -98,6 +98,8 @@ struct pf_set {
 	int ncol;            /* matrix: columns in every line */
 	size_t nbad;         /* records dropped by skip_bad */
 	char *bad_first;     /* the first dropped record's message */
+	char **bufs;         /* the inputs, read whole: records are kept as text, not as json-c */
+	int nbufs;           /* objects (a tenth of the memory, and no time spent freeing them) */
 };
 
 void pf_set_init(struct pf_set *s, const struct pf_read_opts *o);
@@ -118,7 +120,9 @@ struct pf_extra {
 	double v;           /* non-finite: JSON null, "inf"/"nan" in a matrix */
 	int is_int;
 };
-/* Point i as read, with extra fields or columns: one line on f. -1 on a write error. */
+/* Point i as read (byte for byte), with extra columns (matrix) or fields (records: appended to
+ * the text; a record that may already hold such a field is parsed again and the field replaced):
+ * one line on f. Numbers as rec.h writes them. -1 on a write error. */
 int pf_set_write(FILE *f, const struct pf_set *s, size_t i, const struct pf_extra *x, int nx);
 /* The points with sel[i] set (all when sel is NULL), in input order, as an aligned table: "#"
  * (seq: the 1-based position among the points read), "id" and "label" when some point has them, the objectives. */

@@ -101,7 +101,7 @@ static int hv3(double *pts, size_t n, const double *ref, double *out)
 	return 0;
 }
 
-/* pts: n distinct mutually non-dominated rows, each strictly below ref; reordered. */
+/* pts: n rows strictly below ref, reordered; for m ≥ 4 distinct and mutually non-dominated. */
 static int hv_rec(double *pts, size_t n, int m, const double *ref, double *out)
 {
 	if (n == 0) {
@@ -186,7 +186,12 @@ int pf_hv(size_t n, int m, const double *f, const double *ref, double *hv)
 	size_t k;
 	if (check_m(m) < 0 || (k = inside(n, m, f, ref, &p, NULL)) == (size_t)-1)
 		return -1;
-	int rc = (k = compact(p, k, m)) == (size_t)-1 ? -1 : hv_rec(p, k, m, ref, hv);
+	/* the sweeps of m ≤ 3 take dominated and equal points in their stride */
+	if (m >= 4 && (k = compact(p, k, m)) == (size_t)-1) {
+		free(p);
+		return -1;
+	}
+	int rc = hv_rec(p, k, m, ref, hv);
 	free(p);
 	return rc;
 }

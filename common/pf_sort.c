@@ -31,12 +31,38 @@ static int cmp_lex(const void *pa, const void *pb, void *pc)
 	return a < b ? -1 : a > b;
 }
 
+/* For m ≤ 3 the sort moves rows that carry their keys (key…, index) rather than indices that
+ * point at them: the comparisons then read memory in order, about twice as fast at n = 10^5. */
+struct row3 { double k[3]; size_t i; };
+
+static int cmp_row3(const void *pa, const void *pb, void *pc)
+{
+	const struct row3 *a = pa, *b = pb;
+	int m = *(const int *)pc;
+	for (int j = 0; j < m; j++)
+		if (a->k[j] != b->k[j])
+			return a->k[j] < b->k[j] ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
 static size_t *lex_order(size_t n, int m, const double *f)
 {
 	size_t *o = malloc((n ? n : 1) * sizeof *o);
 	if (!o) {
 		err_oom();
 		return NULL;
+	}
+	struct row3 *r = m <= 3 ? malloc((n ? n : 1) * sizeof *r) : NULL;
+	if (r) {
+		for (size_t i = 0; i < n; i++) {
+			memcpy(r[i].k, f + i * m, (size_t)m * sizeof *f);
+			r[i].i = i;
+		}
+		qsort_r(r, n, sizeof *r, cmp_row3, &m);
+		for (size_t i = 0; i < n; i++)
+			o[i] = r[i].i;
+		free(r);
+		return o;
 	}
 	for (size_t i = 0; i < n; i++)
 		o[i] = i;

@@ -108,6 +108,12 @@ ok_run "--rank --crowding" pareto --rank --crowding s.ndjson
 check "ranks 1 1 2 1 1" '[ "$(sed "s/.*\"rank\":\([0-9]*\).*/\1/" out | tr "\n" " ")" = "1 1 2 1 1 " ]'
 check "crowding: ends null, e 2.0, the lone rank 2 null" \
 	'[ "$(sed "s/.*\"crowding\":\([^}]*\)}/\1/" out | tr "\n" " ")" = "null null null null 2.0 " ]'
+printf '{"id":"r", "rank": 9,  "scores": {"a": 1}}\n{ "id":"q",  "scores": {"a": 0.5} }\n' > rk.ndjson
+ok_run "--rank over a record that has a rank" pareto --rank rk.ndjson
+check "the old rank is replaced, not repeated" '[ "$(head -1 out)" = "{\"id\":\"r\",\"rank\":1,\"scores\":{\"a\":1}}" ]'
+check "a record without one keeps its text and gains the field" '[ "$(tail -1 out)" = "{ \"id\":\"q\",  \"scores\": {\"a\": 0.5},\"rank\":2}" ]'
+ok_run "the filter keeps a record's text byte for byte" pareto rk.ndjson
+check "spaces and all" '[ "$(cat out)" = "$(head -1 rk.ndjson)" ]'
 ok_run "--crowding alone annotates the front" pareto -c s.ndjson
 check "four front records with crowding" '[ "$(grep -c "\"crowding\"" out)" = 4 ] && ! grep -q rank out'
 

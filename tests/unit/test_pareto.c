@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -403,7 +404,7 @@ static void test_read(void)
 
 	o = (struct pf_read_opts){ 0 };
 	CHECK(read_text(&s, &o, "# a comment\n1 2 3\n\n  4\t5 6  \n") == 0 && s.n == 2 && s.m == 3 && !s.maximize[0] &&
-	      s.f[3] == 4 && strcmp(s.line[1], "4\t5 6") == 0, "matrix");
+	      s.f[3] == 4 && s.tlen[1] == 5 && memcmp(s.text[1], "4\t5 6", 5) == 0, "matrix");
 	pf_set_free(&s);
 	o.objectives = "3,1";
 	o.max = "3";
@@ -426,8 +427,57 @@ static void test_read(void)
 	pf_set_free(&s);
 }
 
-int main(void)
+/* bench N M SHAPE: library times for make bench (tests/bench/pareto.sh), printed as
+ * "front_s rank_s hv_s front_size ranks". SHAPE random: uniform in the unit cube; plane: every
+ * point scaled onto Σ = 1, so all are non-dominated. */
+static double now(void)
 {
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int bench(size_t n, int m, const char *shape)
+{
+	double *f = malloc(n * m * sizeof *f), ref[PF_HV_MAXM], hv;
+	int *r = malloc(n * sizeof *r), maxr = 0;
+	unsigned char *nd = malloc(n);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		double s = 0;
+		for (int j = 0; j < m; j++)
+			s += f[i * m + j] = unif();
+		if (strcmp(shape, "plane") == 0)
+			for (int j = 0; j < m; j++)
+				f[i * m + j] /= s;
+	}
+	for (int j = 0; j < m; j++)
+		ref[j] = 1.1;
+	double t0 = now();
+	if (pf_front(n, m, f, nd) < 0)
+		return 1;
+	double t1 = now();
+	if (pf_rank(n, m, f, r) < 0)
+		return 1;
+	double t2 = now();
+	if (m <= PF_HV_MAXM && pf_hv(n, m, f, ref, &hv) < 0)
+		return 1;
+	double t3 = now();
+	for (size_t i = 0; i < n; i++) {
+		k += nd[i];
+		maxr = r[i] > maxr ? r[i] : maxr;
+	}
+	printf("%.4f %.4f %.4f %zu %d\n", t1 - t0, t2 - t1, t3 - t2, k, maxr);
+	free(f);
+	free(r);
+	free(nd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "bench") == 0)
+		return bench(strtoul(argv[2], NULL, 10), atoi(argv[3]), argv[4]);
 	T_RUN(test_ranks_brute);
 	T_RUN(test_ranks_shapes);
 	T_RUN(test_hv_inclusion_exclusion);
