@@ -261,7 +261,13 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 		json_tokener_free(tok);
 		return err_set("%s: header contains a NUL byte", path);
 	}
-	root = json_tokener_parse_ex(tok, hdr, (int)len);
+	/* json-c in strict mode rejects anything after the object, so it parses only up to the
+	 * object's end (found by a skip-only walk) and the rest is checked here: spaces only. */
+	const char *ostart = skip_ws(hdr, hdr + len);
+	size_t olen = ostart < hdr + len && *ostart == '{' ? (size_t)(skip_value(ostart, hdr + len) - hdr) : len;
+	if (olen > len)
+		olen = len;
+	root = json_tokener_parse_ex(tok, hdr, (int)olen);
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
@@ -328,7 +334,7 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 			goto fail;
 		}
 		uint64_t numel = 1;
-		int overflow = 0;
+		int overflow = 0, zero = 0;
 		for (int d = 0; d < t->ndim; d++) {
 			uint64_t s;
 			if (get_u64(json_object_array_get_idx(v, d), &s) < 0) {
@@ -336,12 +342,17 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 				goto fail;
 			}
 			t->shape[d] = (int64_t)s;
-			if (s && numel > UINT64_MAX / s)
+			if (s == 0)
+				zero = 1;
+			else if (numel > UINT64_MAX / s)
 				overflow = 1;
-			numel *= s;
+			else
+				numel *= s;
 		}
-		if (numel == 0)
+		if (zero) {          /* an empty tensor, however large its other dimensions */
+			numel = 0;
 			overflow = 0;
+		}
 		size_t es = dtype_size(t->dtype);
 		if (overflow || numel > UINT64_MAX / es) {
 			err_set("%s: tensor %s: shape's byte count overflows", path, key);

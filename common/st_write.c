@@ -40,7 +40,8 @@ struct st_writer {
 	int nshards, shard;         /* shard being written */
 	uint64_t shard_bytes;
 	int fd;
-	char *shard_path;
+	char *shard_path;           /* the shard being written (in the temporary directory) */
+	char *shard_disp;           /* its name once in place, for messages */
 	ZSTD_CCtx *z;
 	uint8_t *obuf, *zbuf;
 	size_t olen;
@@ -52,6 +53,8 @@ struct st_writer {
 };
 
 #define OBUF (1u << 20)
+
+static json_object *config_json(st_writer *w);
 
 static int write_all(int fd, const void *p, size_t n, const char *name)
 {
@@ -70,7 +73,7 @@ static int write_all(int fd, const void *p, size_t n, const char *name)
 
 static const char *out_name(st_writer *w)
 {
-	return w->kind == OUT_STDOUT ? "<stdout>" : w->kind == OUT_FILE ? w->path : w->shard_path ? w->shard_path : w->path;
+	return w->kind == OUT_STDOUT ? "<stdout>" : w->kind == OUT_FILE ? w->path : w->shard_disp ? w->shard_disp : w->path;
 }
 
 static int raw_out(st_writer *w, const void *p, size_t n)
@@ -326,6 +329,11 @@ static int open_shard(st_writer *w, int i)
 		if (!(w->shard_path = malloc(n)))
 			return err_oom();
 		snprintf(w->shard_path, n, "%s/%s", w->tmp, name);
+		free(w->shard_disp);
+		n = strlen(w->path) + strlen(name) + 2;
+		if (!(w->shard_disp = malloc(n)))
+			return err_oom();
+		snprintf(w->shard_disp, n, "%s/%s", w->path, name);
 		if (tmp_register(w->shard_path, 0) < 0)
 			return -1;
 		if ((w->fd = open(w->shard_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
@@ -360,6 +368,18 @@ int st_begin(st_writer *w)
 {
 	if (w->begun)
 		return err_set("st_begin twice");
+	/* The carried config describes this output: its dtype is the output's. */
+	if (w->config && w->float_dtype >= 0) {
+		json_object *c = config_json(w);
+		if (!c)
+			return -1;
+		char *t = strdup(json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(c);
+		if (!t)
+			return err_oom();
+		free(w->config);
+		w->config = t;
+	}
 	/* Shards: greedy in declaration order, a new one when the next tensor would overflow. */
 	uint64_t used = 0;
 	int s = 0;
@@ -506,11 +526,15 @@ static int write_index(st_writer *w)
 	return rc;
 }
 
-static int write_config(st_writer *w)
+/* The config with its dtype ("dtype", "torch_dtype", or both as it has them; "torch_dtype" when
+ * it has neither) set to the output's float type, when all float tensors share one. */
+static json_object *config_json(st_writer *w)
 {
 	json_object *c = json_tokener_parse(w->config);
-	if (!c)
-		return err_set("config is not JSON");
+	if (!c) {
+		err_set("config is not JSON");
+		return NULL;
+	}
 	if (w->float_dtype >= 0) {
 		const char *dn = dtype_torch_name(w->float_dtype);
 		int had = 0;
@@ -521,6 +545,14 @@ static int write_config(st_writer *w)
 		if (json_object_object_get_ex(c, "torch_dtype", NULL) || !had)
 			json_object_object_add(c, "torch_dtype", json_object_new_string(dn));
 	}
+	return c;
+}
+
+static int write_config(st_writer *w)
+{
+	json_object *c = config_json(w);
+	if (!c)
+		return -1;
 	struct sbuf b = { 0 };
 	sb_str(&b, json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 	                                              JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -665,6 +697,7 @@ void st_abort(st_writer *w)
 	free(w->zbuf);
 	free(w->obuf);
 	free(w->shard_path);
+	free(w->shard_disp);
 	free(w->path);
 	free(w->tmp);
 	free(w->config);

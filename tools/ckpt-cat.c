@@ -184,9 +184,10 @@ int main(int argc, char **argv)
 
 	int nin = argc - optind, nstdin = 0;
 	st_ckpt **in = xcalloc((size_t)nin, sizeof *in);
-	for (int i = 0; i < nin; i++) {
+	for (int i = 0; i < nin; i++)
 		if (strcmp(argv[optind + i], "-") == 0 && nstdin++)
 			usage_err("standard input (-) given twice");
+	for (int i = 0; i < nin; i++) {
 		if (!(in[i] = st_open(argv[optind + i])))
 			die_err();
 	}
@@ -196,10 +197,13 @@ int main(int argc, char **argv)
 			const struct st_tensor *t;
 			const void *p;
 			int r;
-			while ((r = st_next(in[i], &t)) > 0)
-				while (st_read(in[i], &p, ST_CHUNK) > 0)
+			ssize_t n = 0;
+			while (n >= 0 && (r = st_next(in[i], &t)) > 0)
+				while ((n = st_read(in[i], &p, ST_CHUNK)) > 0)
 					;
-			if (r < 0 || st_read(in[i], &p, 0) < 0)
+			if (n < 0)
+				die_err();
+			if (r < 0)
 				die_err();
 		}
 		return 0;
