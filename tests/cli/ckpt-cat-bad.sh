@@ -210,8 +210,7 @@ fail_run 1 "^ckpt-cat: <stdin>: trailing bytes after the last tensor's data" "st
 fail_run 1 "^ckpt-cat: <stdin>: trailing bytes after the last tensor's data" "stream with one trailing byte" sh -c 'cat long1.bin | ckpt-cat - > /dev/null'
 { cat x.safetensors; cat x.safetensors; } > twice.bin
 fail_run 1 "^ckpt-cat: <stdin>: trailing bytes after the last tensor's data" "two checkpoints back to back on stdin" sh -c 'cat twice.bin | ckpt-cat - > /dev/null'
-# A stream whose tensors are not in offset order within the data cannot be read front to back,
-# but it is valid: offsets, not header order, decide.
+# The header's key order need not be the data's: offsets decide, and a pipe is read in their order.
 mkst order.safetensors '{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 12
 ok_run "header order differs from offset order: fine on a pipe" sh -c 'cat order.safetensors | ckpt-cat -l -'
 check "listed in offset order" '[ "$(cut -c1-11 out | tr -d "\n")" = "{\"name\":\"a\"{\"name\":\"b\"" ]'
