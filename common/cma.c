@@ -487,63 +487,11 @@ void cma_candidate_id(const cma *c, int k, char buf[32])
 	snprintf(buf, 32, "g%04lld-%02d", c->gen, k);
 }
 
-/* rec_fmt_double's text (the shortest %.*g that reads back to v, ".0" added to integers) found
- * with 2-5 conversions instead of up to 17: the state of a 128-weight run holds 35,000 numbers.
- * Reading back exactly is checked for the precision returned, so exactness never depends on the
- * search. */
-static int roundtrips(char *buf, int p, double v)
-{
-	snprintf(buf, 32, "%.*g", p, v);
-	return strtod(buf, NULL) == v;
-}
-
-const char *cma_fmt_double(char *buf, double v)
-{
-	if (!isfinite(v))
-		return strcpy(buf, "null");
-	int lo = 1, hi = 15;
-	if (!roundtrips(buf, 15, v)) {
-		if (!roundtrips(buf, 16, v))
-			roundtrips(buf, 17, v);
-	} else {
-		while (lo < hi) {   /* hi round-trips; lo - 1 does not */
-			int mid = (lo + hi) / 2;
-			if (roundtrips(buf, mid, v))
-				hi = mid;
-			else
-				lo = mid + 1;
-		}
-		roundtrips(buf, hi, v);
-	}
-	if (!strpbrk(buf, ".eEn"))
-		strcat(buf, ".0");
-	return buf;
-}
-
-static int num_serializer(json_object *o, struct printbuf *pb, int level, int flags)
-{
-	char buf[40];
-	cma_fmt_double(buf, json_object_get_double(o));
-	return printbuf_memappend(pb, buf, (int)strlen(buf));
-}
-
-/* rec_double with the faster formatter; NaN and infinities become JSON null. */
-static json_object *num_json(double v)
-{
-	json_object *o;
-	if (!isfinite(v))
-		return NULL;
-	o = json_object_new_double(v);
-	if (o)
-		json_object_set_serializer(o, num_serializer, NULL, NULL);
-	return o;
-}
-
 static json_object *vec_json(const double *v, int n)
 {
 	json_object *a = json_object_new_array_ext(n);
 	for (int i = 0; i < n; i++)
-		json_object_array_add(a, num_json(v[i]));
+		json_object_array_add(a, rec_double(v[i]));
 	return a;
 }
 
@@ -557,7 +505,7 @@ static json_object *weights_json(const cma *c, const double *x)
 	if (c->names) {
 		o = json_object_new_object();
 		for (int i = 0; i < c->n; i++)
-			json_object_object_add(o, c->names[i], num_json(w[i]));
+			json_object_object_add(o, c->names[i], rec_double(w[i]));
 	} else {
 		o = vec_json(w, c->n);
 	}
@@ -923,7 +871,7 @@ int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, co
 		if (!rec_lookup(recs[r], "fitness", NULL)) {
 			double v;
 			cma_record_fitness(recs[r], &v);
-			rec_set(recs[r], "fitness", num_json(v));
+			rec_set(recs[r], "fitness", rec_double(v));
 		}
 	rc = cma_tell(c, fit);
 out:
@@ -942,7 +890,7 @@ static json_object *best_json(const cma *c)
 	json_object_object_add(b, "id", json_object_new_string(c->best_id));
 	json_object_object_add(b, "x", vec_json(c->best_x, c->n));
 	json_object_object_add(b, "weights", weights_json(c, c->best_x));
-	json_object_object_add(b, "fitness", num_json(c->best_fitness));
+	json_object_object_add(b, "fitness", rec_double(c->best_fitness));
 	return b;
 }
 
@@ -954,7 +902,7 @@ json_object *cma_status(const cma *c)
 	json_object_object_add(o, "evals", json_object_new_int64(c->evals));
 	json_object_object_add(o, "lambda", json_object_new_int(c->lambda));
 	json_object_object_add(o, "restarts", json_object_new_int(c->restarts_done));
-	json_object_object_add(o, "sigma", num_json(c->sigma));
+	json_object_object_add(o, "sigma", rec_double(c->sigma));
 	json_object_object_add(o, "pending", json_object_new_boolean(c->pending));
 	json_object_object_add(o, "best", best_json(c));
 	json_object_object_add(o, "stop", c->stop ? json_object_new_string(c->stop) : NULL);
@@ -992,12 +940,12 @@ json_object *cma_to_json(const cma *c)
 	snprintf(hex[0], sizeof hex[0], "%016" PRIx64, c->seed);
 	ADD("seed", json_object_new_string(hex[0]));
 	ADD("x0", vec_json(c->x0, n));
-	ADD("sigma0", num_json(c->sigma0));
+	ADD("sigma0", rec_double(c->sigma0));
 	ADD("popsize", json_object_new_int(c->lambda0));
 	ADD("maxevals", json_object_new_int64(c->maxevals));
-	ADD("ftarget", num_json(c->ftarget));
-	ADD("tolfun", num_json(c->tolfun));
-	ADD("tolx", num_json(c->tolx));
+	ADD("ftarget", rec_double(c->ftarget));
+	ADD("tolfun", rec_double(c->tolfun));
+	ADD("tolx", rec_double(c->tolx));
 	ADD("tolflat", json_object_new_int(c->tolflat));
 	ADD("restarts", json_object_new_int(c->restarts));
 
@@ -1005,13 +953,13 @@ json_object *cma_to_json(const cma *c)
 	json_object_object_add(s, "lambda", json_object_new_int(c->lambda));
 	json_object_object_add(s, "mu", json_object_new_int(c->mu));
 	json_object_object_add(s, "weights", vec_json(c->w, c->lambda));
-	json_object_object_add(s, "mueff", num_json(c->mueff));
-	json_object_object_add(s, "cc", num_json(c->cc));
-	json_object_object_add(s, "cs", num_json(c->cs));
-	json_object_object_add(s, "c1", num_json(c->c1));
-	json_object_object_add(s, "cmu", num_json(c->cmu));
-	json_object_object_add(s, "damps", num_json(c->damps));
-	json_object_object_add(s, "chin", num_json(c->chin));
+	json_object_object_add(s, "mueff", rec_double(c->mueff));
+	json_object_object_add(s, "cc", rec_double(c->cc));
+	json_object_object_add(s, "cs", rec_double(c->cs));
+	json_object_object_add(s, "c1", rec_double(c->c1));
+	json_object_object_add(s, "cmu", rec_double(c->cmu));
+	json_object_object_add(s, "damps", rec_double(c->damps));
+	json_object_object_add(s, "chin", rec_double(c->chin));
 	ADD("strategy", s);
 
 	ADD("gen", json_object_new_int64(c->gen));
@@ -1019,7 +967,7 @@ json_object *cma_to_json(const cma *c)
 	ADD("evals", json_object_new_int64(c->evals));
 	ADD("eigen_evals", json_object_new_int64(c->eigen_evals));
 	ADD("restarts_done", json_object_new_int(c->restarts_done));
-	ADD("sigma", num_json(c->sigma));
+	ADD("sigma", rec_double(c->sigma));
 	ADD("mean", vec_json(c->mean, n));
 	ADD("ps", vec_json(c->ps, n));
 	ADD("pc", vec_json(c->pc, n));

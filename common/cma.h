@@ -138,10 +138,6 @@ double cma_uniform_x0(enum cma_map m, int n);
 double cma_default_sigma(enum cma_map m, int n);
 int cma_default_popsize(int n);
 
-/* The text rec_fmt_double gives for v (shortest round-trip %.*g), found with fewer conversions;
- * used for every number cma writes. buf: at least 32 bytes. */
-const char *cma_fmt_double(char *buf, double v);
-
 /* Eigendecomposition of the symmetric (n,n) C through LAPACK dsyev: C = B diag(ev) B^T with ev
  * ascending, B row-major with eigenvectors in columns. -1 (err) when LAPACK fails. */
 int cma_eigen(int n, const double *C, double *B, double *ev);

@@ -186,14 +186,33 @@ int rec_write(FILE *f, json_object *o)
 	return 0;
 }
 
+/* The shortest %.*g that reads back to v, by bisection on the precision: if p digits read back,
+ * so do p + 1 (the nearest (p+1)-digit decimal is at least as near as the p-digit one), so 2-5
+ * conversions find it instead of up to 17 — the CMA-ES state of a 128-weight run holds 35,000
+ * numbers. The precision returned is always one that was checked to read back. */
+static int roundtrips(char *buf, int p, double v)
+{
+	snprintf(buf, 32, "%.*g", p, v);
+	return strtod(buf, NULL) == v;
+}
+
 const char *rec_fmt_double(char *buf, double v)
 {
 	if (!isfinite(v))
 		return strcpy(buf, "null");
-	for (int p = 1; p <= 17; p++) {
-		snprintf(buf, 32, "%.*g", p, v);
-		if (strtod(buf, NULL) == v)
-			break;
+	if (!roundtrips(buf, 15, v)) {
+		if (!roundtrips(buf, 16, v))
+			roundtrips(buf, 17, v);
+	} else {
+		int lo = 1, hi = 15;
+		while (lo < hi) {   /* hi reads back; lo - 1 does not */
+			int mid = (lo + hi) / 2;
+			if (roundtrips(buf, mid, v))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		roundtrips(buf, hi, v);
 	}
 	/* Keep it a JSON number that reads back as a double: 1 → 1.0, 1e+20 stays. */
 	if (!strpbrk(buf, ".eEn"))

@@ -110,7 +110,19 @@ static void test_rng(void)
 	CHECK(cma_rng_next(s) != cma_rng_next(t), "seeds 1 and 2 differ");
 }
 
-/* The state's number text: rec_fmt_double's, found faster; reads back exactly. */
+/* The state's number text (rec_fmt_double): the shortest that reads back, as a linear search finds it. */
+static const char *fmt_linear(char *buf, double v)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(buf, 32, "%.*g", p, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	if (!strpbrk(buf, ".eEn"))
+		strcat(buf, ".0");
+	return buf;
+}
+
 static void test_fmt(void)
 {
 	uint64_t s[4];
@@ -128,14 +140,14 @@ static void test_fmt(void)
 		}
 		if (!isfinite(v))
 			continue;
-		cma_fmt_double(a, v);
-		rec_fmt_double(b, v);
+		rec_fmt_double(a, v);
+		fmt_linear(b, v);
 		inexact += strtod(a, NULL) != v;
 		if (strcmp(a, b) && differ++ < 3)
-			CHECK(0, "%.17g: cma %s, rec %s", v, a, b);
+			CHECK(0, "%.17g: rec %s, linear %s", v, a, b);
 	}
 	CHECK(differ == 0 && inexact == 0, "%d texts differ, %d do not read back", differ, inexact);
-	CHECK(!strcmp(cma_fmt_double(a, 2), "2.0") && !strcmp(cma_fmt_double(a, NAN), "null"), "2 and NaN");
+	CHECK(!strcmp(rec_fmt_double(a, 2), "2.0") && !strcmp(rec_fmt_double(a, NAN), "null"), "2 and NaN");
 }
 
 static void test_strategy(void)
