@@ -73,6 +73,23 @@ static void tick_text(char *buf, size_t n, const struct axis *a, long k)
 		snprintf(buf, n, "%.*f", d > 0 ? d : 0, k == 0 ? 0.0 : v);
 }
 
+/* An x axis whose tick labels fit side by side in len pixels (about char_w pixels a character):
+ * fewer ticks while they do not. */
+static void axis_fit_x(struct axis *a, double lo, double hi, int want, double len, double char_w)
+{
+	char buf[64];
+	for (; want >= 2; want--) {
+		axis_fit(a, lo, hi, want);
+		size_t w = 0;
+		for (long k = a->k0; k <= a->k1; k++) {
+			tick_text(buf, sizeof buf, a, k);
+			w = strlen(buf) > w ? strlen(buf) : w;
+		}
+		if ((a->k1 - a->k0 + 1) * (w * char_w + 6) <= len)
+			return;
+	}
+}
+
 static void range_of(const struct pf_set *s, int j, double *lo, double *hi)
 {
 	*lo = *hi = pf_set_value(s, 0, j);
@@ -183,7 +200,7 @@ static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const
 		nlab += s->label[i] != NULL;
 	}
 	range_of(s, 0, &lo, &hi);
-	axis_fit(&ax, lo, hi, 7);
+	axis_fit_x(&ax, lo, hi, 7, W - L - R, 7.6);
 	range_of(s, 1, &lo, &hi);
 	axis_fit(&ay, lo, hi, 6);
 	ax.p0 = L;
@@ -280,7 +297,7 @@ static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const
 static int plot_matrix(FILE *f, const struct pf_set *s, const unsigned char *nd, const char *title)
 {
 	int m = s->m;
-	double cell = m <= 4 ? 190 : m <= 6 ? 150 : 120, gap = 10, L = 70, T = 70, B = 50;
+	double cell = m <= 4 ? 190 : m <= 6 ? 150 : 120, gap = 16, L = 70, T = 70, B = 50;
 	size_t nfront = 0, nlab = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		nfront += nd[i];
@@ -295,7 +312,7 @@ static int plot_matrix(FILE *f, const struct pf_set *s, const unsigned char *nd,
 	for (int j = 0; j < m; j++) {
 		double lo, hi;
 		range_of(s, j, &lo, &hi);
-		axis_fit(&ax[j], lo, hi, cell >= 150 ? 4 : 3);
+		axis_fit_x(&ax[j], lo, hi, cell >= 150 ? 4 : 3, cell + gap, 6.4);
 	}
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
 	        "viewBox=\"0 0 %.0f %.0f\" %s>\n", W, H, W, H, FONT);
