@@ -194,5 +194,16 @@ int main(int argc, char **argv)
 	if (st_commit(wr) < 0)
 		die_err();
 	progress_end(&pg);
+	merge_free(m);
+	json_object_put(meta);
+	free(prov);
+	for (size_t i = 0; i < p.n; i++)
+		st_close(in[i]);
+	if (donor != in[0])
+		st_close(donor);
+	st_close(base);
+	free(in);
+	free(names);
+	free(w);
 	return 0;
 }
