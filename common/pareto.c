@@ -538,7 +538,7 @@ static int slurp(const char *path, const char *name, char **out, size_t *len)
 		clearerr(stdin);
 	if (e) {
 		free(buf);
-		return err_set("%s: read error", name);
+		return err_set("%s: read error:", name);
 	}
 	buf[n] = 0;
 	*out = buf;

@@ -185,6 +185,8 @@ printf '1 2\nnan 4\n' > mnan.txt
 fail_run 1 '^pareto: mnan.txt:2: column 1 is NaN$' "matrix: nan" pareto mnan.txt
 fail_run 1 '^pareto: s.ndjson: NDJSON records, but the input before was a matrix$' "a matrix then records" pareto m.txt s.ndjson
 fail_run 1 '^pareto: nosuch.ndjson: No such file' "a missing file" pareto nosuch.ndjson
+mkdir adir
+fail_run 1 '^pareto: adir: read error: Is a directory$' "a directory" pareto adir
 
 cat miss.ndjson str.ndjson nan.ndjson trunc.ndjson > mixed.ndjson
 ok_run "--skip-bad" pareto --skip-bad mixed.ndjson
