@@ -202,7 +202,8 @@ int main(int argc, char **argv)
 		}
 		break;
 	case M_HV: {
-		double hv, nfront = 0;
+		double hv;
+		size_t nfront = 0;
 		if (pf_hv(n, m, s.f, ref, &hv) < 0)
 			die_err();
 		for (size_t i = 0; i < n; i++)
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 		break;
 	case M_KNEE:
 	case M_BEST: {
-		/* the front, packed; val[] maps back to input positions */
+		/* the front, packed; at[] maps it back to input positions */
 		size_t k = 0, *at = xmalloc(n * sizeof *at), pick = 0;
 		double *fr = xmalloc(n * m * sizeof *fr);
 		for (size_t i = 0; i < n; i++)
