@@ -11,9 +11,12 @@
  * Batches are packed: n sequences of lengths lens[0..n-1] are given as one array of Σlens tokens,
  * sequence after sequence, with no padding. Each sequence attends only to itself.
  *
- * A model is not safe to use from two threads at once (it owns one scratch workspace); use
- * llama_set_threads() for parallelism inside each call. Functions returning int give 0 on
- * success and -1 with err_set() on error; NULL likewise for pointers. */
+ * Threads: llama_set_threads(n) runs each call on n threads, with the same results as on one.
+ * A model owns one scratch workspace, so it must not be used from two threads at once; separate
+ * models may be (a call that finds the thread pool busy runs on its own thread).
+ *
+ * Functions returning int give 0 on success and -1 with err_set() on error; NULL likewise for
+ * pointers. */
 #ifndef RECYCLE_LLAMA_H
 #define RECYCLE_LLAMA_H
 
@@ -119,7 +122,8 @@ void llama_init(struct llama_model *m, uint64_t seed, double std);
 
 /* Threads for every computation of this module (global for the process; default 1). The work
  * is cut the same way whatever the count, so results are the same bits for any n. OpenBLAS is
- * set to one thread (by llama_new and by this call): the parallelism is this module's. */
+ * set to one thread (by llama_new and by this call): the parallelism is this module's. Call it
+ * while no computation is running. */
 void llama_set_threads(int n);
 
 /* --- Scoring: whole sequences, no cache. Tokens must be in [0, vocab), lengths ≥ 1. --- */

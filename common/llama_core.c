@@ -62,6 +62,7 @@ static struct {
 	unsigned gen;           /* bumped for each parallel_for */
 	int stop, busy, items;
 	atomic_int next;
+	atomic_int inuse;       /* a parallel_for is running: another thread's call runs inline */
 	item_fn *fn;
 	void *ctx;
 } pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
@@ -76,7 +77,7 @@ static void pool_run(int tid)
 
 static void parallel_for(int items, item_fn *fn, void *ctx)
 {
-	if (pool.workers == 0 || items <= 1) {
+	if (pool.workers == 0 || items <= 1 || atomic_exchange(&pool.inuse, 1)) {
 		for (int i = 0; i < items; i++)
 			fn(ctx, i, 0);
 		return;
@@ -95,6 +96,7 @@ static void parallel_for(int items, item_fn *fn, void *ctx)
 	while (pool.busy > 0)
 		pthread_cond_wait(&pool.done, &pool.mu);
 	pthread_mutex_unlock(&pool.mu);
+	atomic_store(&pool.inuse, 0);
 }
 
 static int nthreads(void) { return pool.workers + 1; }
