@@ -214,6 +214,14 @@ const char *rec_fmt_double(char *buf, double v)
 		}
 		roundtrips(buf, hi, v);
 	}
+	/* %g switches to an exponent once it is ≥ the precision: 420 → 4.2e+02. Up to 1e17 the
+	 * plain form is at most as long, so take it (more digits read back too). */
+	char *e = strchr(buf, 'e');
+	if (e && e[1] == '+') {
+		int x = atoi(e + 2);
+		if (x < 17)
+			roundtrips(buf, x + 1, v);
+	}
 	/* Keep it a JSON number that reads back as a double: 1 → 1.0, 1e+20 stays. */
 	if (!strpbrk(buf, ".eEn"))
 		strcat(buf, ".0");

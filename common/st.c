@@ -43,7 +43,8 @@ static struct src *src_new(int fd, int zstd, const uint8_t *pre, size_t npre, co
 	s->fd = fd;
 	s->name = name;
 	s->frame_done = 1;
-	memcpy(s->in, pre, npre);       /* bytes already read to sniff the magic number */
+	if (npre)                       /* bytes already read to sniff the magic number */
+		memcpy(s->in, pre, npre);
 	s->in_len = npre;
 	if (zstd && !(s->z = ZSTD_createDStream())) {
 		free(s->in);
@@ -411,7 +412,8 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 	root = NULL;
 
 	/* Offsets must tile the data section: sorted by begin, each starts where the last ended. */
-	qsort(ck->t + first, ck->n - first, sizeof *ck->t, cmp_begin);
+	if (ck->n > first)
+		qsort(ck->t + first, ck->n - first, sizeof *ck->t, cmp_begin);
 	uint64_t pos = 0;
 	for (size_t i = first; i < ck->n; i++) {
 		struct st_tensor *t = &ck->t[i];

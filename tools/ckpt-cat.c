@@ -134,7 +134,10 @@ int main(int argc, char **argv)
 		{ "version", 0, 0, O_VERSION }, { 0 }
 	};
 	struct opts o = { .dtype = -1 };
-	int c;
+	int c, nin = 0, nstdin = 0;
+	st_ckpt **in = NULL;
+	json_object *meta = NULL;
+	void *cbuf = NULL;
 	prog_init(argv[0]);
 	o.sel = xcalloc((size_t)argc, sizeof *o.sel);
 	o.exc = xcalloc((size_t)argc, sizeof *o.exc);
@@ -170,8 +173,8 @@ int main(int argc, char **argv)
 		}
 		case O_CHECK: o.check = 1; break;
 		case 'q': o.quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		case O_VERSION: print_version(); return 0;
+		case 'h': fputs(usage_text, stdout); goto done;
+		case O_VERSION: print_version(); goto done;
 		default: usage_err("unknown option");
 		}
 	}
@@ -182,8 +185,8 @@ int main(int argc, char **argv)
 	if (o.check && (o.list || o.out))
 		usage_err("--check prints nothing: it does not go with --list or -o");
 
-	int nin = argc - optind, nstdin = 0;
-	st_ckpt **in = xcalloc((size_t)nin, sizeof *in);
+	nin = argc - optind;
+	in = xcalloc((size_t)nin, sizeof *in);
 	for (int i = 0; i < nin; i++)
 		if (strcmp(argv[optind + i], "-") == 0 && nstdin++)
 			usage_err("standard input (-) given twice");
@@ -206,7 +209,7 @@ int main(int argc, char **argv)
 			if (r < 0)
 				die_err();
 		}
-		return 0;
+		goto done;
 	}
 
 	if (o.list) {
@@ -216,7 +219,7 @@ int main(int argc, char **argv)
 				if (selected(&o, t->name))
 					list_tensor(in[i], t, &o);
 			}
-		return 0;
+		goto done;
 	}
 
 	/* The output's tensors: every selected tensor of every input, names unique. */
@@ -225,7 +228,7 @@ int main(int argc, char **argv)
 		wo.config = st_config(in[i]);
 	for (int i = 0; i < nin && !wo.donor_dir; i++)
 		wo.donor_dir = st_dir(in[i]);
-	json_object *meta = json_object_new_object();
+	meta = json_object_new_object();
 	for (int i = 0; i < nin; i++) {
 		json_object *m = st_meta_all(in[i]);
 		if (!m)
@@ -256,7 +259,7 @@ int main(int argc, char **argv)
 		}
 	if (st_begin(w) < 0)
 		die_err();
-	void *cbuf = xmalloc(ST_CHUNK);
+	cbuf = xmalloc(ST_CHUNK);
 	struct progress pg;
 	progress_start(&pg, "ckpt-cat", total, o.quiet);
 	for (int i = 0; i < nin; i++)
@@ -266,14 +269,19 @@ int main(int argc, char **argv)
 				copy_tensor(in[i], t, out_dtype(&o, t->dtype), w, cbuf, &pg);
 		}
 	progress_end(&pg);
-	/* A stream read to its end must end there: no trailing bytes. */
+	/* Every input read to its end: a stream must end there, with no trailing bytes, even when
+	 * the last tensors were not selected. */
 	for (int i = 0; i < nin; i++) {
 		const struct st_tensor *t;
-		if (o.nsel == 0 && o.nexc == 0 && st_next(in[i], &t) < 0)
+		int r;
+		while ((r = st_next(in[i], &t)) > 0)
+			;
+		if (r < 0)
 			die_err();
 	}
 	if (st_commit(w) < 0)
 		die_err();
+done:
 	for (int i = 0; i < nin; i++)
 		st_close(in[i]);
 	json_object_put(meta);

@@ -189,5 +189,9 @@ int main(int argc, char **argv)
 	}
 	if (st_commit(w) < 0)
 		die_err();
+	free(f);
+	free(buf);
+	free(specs);
+	free(cfgtext);
 	return 0;
 }

@@ -118,6 +118,9 @@ static const char *fmt_linear(char *buf, double v)
 		if (strtod(buf, NULL) == v)
 			break;
 	}
+	char *e = strchr(buf, 'e');           /* plain notation below 1e17, as rec_fmt_double */
+	if (e && e[1] == '+' && atoi(e + 2) < 17)
+		snprintf(buf, 32, "%.*g", atoi(e + 2) + 1, v);
 	if (!strpbrk(buf, ".eEn"))
 		strcat(buf, ".0");
 	return buf;

@@ -23,6 +23,11 @@ static void test_roundtrip_doubles(void)
 	}
 	CHECK(strcmp(rec_fmt_double(buf, 0.1), "0.1") == 0, "0.1 -> %s", buf);
 	CHECK(strcmp(rec_fmt_double(buf, 1), "1.0") == 0, "1 -> %s", buf);
+	CHECK(strcmp(rec_fmt_double(buf, 420), "420.0") == 0, "420 -> %s", buf);
+	CHECK(strcmp(rec_fmt_double(buf, 1e16), "10000000000000000.0") == 0, "1e16 -> %s", buf);
+	CHECK(strcmp(rec_fmt_double(buf, 1e20), "1e+20") == 0, "1e20 -> %s", buf);
+	CHECK(strcmp(rec_fmt_double(buf, 1234.5), "1234.5") == 0, "1234.5 -> %s", buf);
+	CHECK(strcmp(rec_fmt_double(buf, 1e-7), "1e-07") == 0, "1e-7 -> %s", buf);
 	CHECK(strcmp(rec_fmt_double(buf, NAN), "null") == 0, "nan -> %s", buf);
 	CHECK(rec_double(INFINITY) == NULL, "inf is null");
 }
