@@ -61,9 +61,16 @@ bench: all
 deps:
 	@sh .ci/deps
 
+# Programs to bin/, the pipelines to libexec/recycle/ with bin/recycle-optimize pointing at the
+# driver, man pages to share/man/.
+LIBEXEC  = $(PREFIX)/libexec/recycle
+PIPES    = pipelines/lib.sh pipelines/optimize pipelines/optimize.mk pipelines/search \
+           pipelines/score-one pipelines/baselines pipelines/report
 install: $(PROGS)
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(LIBEXEC)
 	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	cp $(PIPES) $(DESTDIR)$(LIBEXEC)/
+	ln -sf ../libexec/recycle/optimize $(DESTDIR)$(BINDIR)/recycle-optimize
 	for m in $(MANS); do case $$m in \
 	  *.1) cp $$m $(DESTDIR)$(MANDIR)/man1/ ;; *.7) cp $$m $(DESTDIR)$(MANDIR)/man7/ ;; esac; done
 

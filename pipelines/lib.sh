@@ -10,7 +10,7 @@ usage_die() { printf '%s: %s\nTry '\''%s --help'\'' for more information.\n' "$P
 say() { [ -n "${QUIET:-}" ] || printf '%s: %s\n' "$PROG" "$*" >&2; }
 
 # The recycle programs: from PATH, else from bin/ beside pipelines/ in a checkout.
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 if ! command -v wmerge > /dev/null 2>&1 && [ -x "$here/../bin/wmerge" ]; then PATH="$here/../bin:$PATH"; fi
 export PATH
 
