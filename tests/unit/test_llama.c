@@ -536,6 +536,49 @@ static void test_threads_same_bits(void)
 	llama_free(m);
 }
 
+/* A large vocabulary sends lm_head through several row chunks (about 4M logits each): scoring
+ * and the training head must give what one-chunk batches give. */
+static void test_head_chunks(void)
+{
+	struct llama_config c;
+	llama_config_default(&c);
+	c.vocab = 40000; c.hidden = 16; c.layers = 1; c.heads = 2; c.ff = 16;
+	struct llama_model *m = random_model(c, 9);
+	enum { B = 3, T = 50 };   /* 150 rows: chunks of 104 */
+	int tok[B * T], tgt[B * T], lens[B] = { T, T, T };
+	random_tokens(tok, B * T, c.vocab, 5);
+	for (int i = 0; i < B * T; i++)
+		tgt[i] = (i % T) + 1 < T && i % 3 ? tok[i + 1] : -1;
+	float lp[B * T], one[T], *g = malloc(m->n_params * sizeof *g), *gb = malloc(m->n_params * sizeof *gb);
+	double *sum = calloc(m->n_params, sizeof *sum), loss, lb, lsum = 0, worst = 0, lpw = 0;
+	long count = 0;
+	CHECK(llama_logprobs(m, B, lens, tok, lp) == 0, "logprobs: %s", err_get());
+	CHECK(llama_loss_grad(m, B, T, tok, tgt, g, &loss) == 0, "loss: %s", err_get());
+	for (int b = 0; b < B; b++) {
+		int cb = 0;
+		for (int t = 0; t < T; t++)
+			cb += tgt[b * T + t] >= 0;
+		CHECK(llama_logprobs(m, 1, &lens[b], tok + b * T, one) == 0, "one: %s", err_get());
+		for (int t = 0; t < T; t++)
+			lpw = fmax(lpw, fabs(one[t] - lp[b * T + t]));
+		CHECK(llama_loss_grad(m, 1, T, tok + b * T, tgt + b * T, gb, &lb) == 0, "one loss: %s", err_get());
+		for (size_t i = 0; i < m->n_params; i++)
+			sum[i] += (double)cb * gb[i];
+		lsum += lb * cb;
+		count += cb;
+	}
+	double scale = 0;
+	for (size_t i = 0; i < m->n_params; i++) {
+		worst = fmax(worst, fabs(g[i] - sum[i] / count));
+		scale = fmax(scale, fabs(g[i]));
+	}
+	CHECK(lpw < 1e-5, "chunked log-probs differ by %g", lpw);
+	CHECK(fabs(loss - lsum / count) < 1e-5 * loss, "chunked loss %.9g vs %.9g", loss, lsum / count);
+	CHECK(worst < 1e-4 * scale, "chunked gradient differs by %g (scale %g)", worst, scale);
+	free(g); free(gb); free(sum);
+	llama_free(m);
+}
+
 static void test_bad_input(void)
 {
 	struct llama_config c = small_config(0, 2, 0);
@@ -566,6 +609,7 @@ int main(void)
 	T_RUN(test_cache_equals_full);
 	T_RUN(test_greedy_generation);
 	T_RUN(test_threads_same_bits);
+	T_RUN(test_head_chunks);
 	T_RUN(test_bad_input);
 	return t_done();
 }
