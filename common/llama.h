@@ -91,6 +91,9 @@ int llama_tensor_index(const struct llama_config *c, int kind, int layer);
 
 struct llama_ws;   /* scratch memory, private to llama_core.c */
 
+/* Writers walk the table: for (i = 0; i < m->n_tensors; i++) the tensor m->tensors[i].name of
+ * shape m->tensors[i].shape is at m->params + m->tensors[i].offset (and a gradient buffer of
+ * n_params floats has the same layout). */
 struct llama_model {
 	struct llama_config cfg;
 	struct llama_tensor *tensors;   /* the table above */
