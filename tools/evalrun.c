@@ -125,8 +125,12 @@ int main(int argc, char **argv)
 		case O_LMJSON: lmjson = optarg; break;
 		case O_FAILREC: fail_record = 1; break;
 		case 'q': quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		case O_VERSION: print_version(); return 0;
+		case 'h':
+		case O_VERSION:
+			c == 'h' ? (void)fputs(usage_text, stdout) : print_version();
+			free(tasks);
+			free(metrics);
+			return 0;
 		default: usage_err("unknown option");
 		}
 	}
