@@ -46,8 +46,13 @@ json_escape() {
 # rec_str FIELD < RECORD: a top-level string field.
 rec_str() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
 
-# rec_add 'JSONFIELDS' < RECORD: the record with fields appended (text like "a":1,"b":"x").
-rec_add() { sed "s/}[[:space:]]*\$/,$1}/"; }
+# rec_add 'JSONFIELDS' < RECORD: the record with fields appended (text like "a":1,"b":"x"),
+# taken as they are (no sed replacement escapes).
+rec_add() {
+	IFS= read -r _line || return 1
+	_line=${_line%"${_line##*[!	 ]}"}
+	printf '%s,%s}\n' "${_line%\}}" "$1"
+}
 
 # The awk functions the report and the baselines use to read flat objects of numbers, e.g.
 # obj(line, "scores", arr) fills arr[task] = value and returns the count.

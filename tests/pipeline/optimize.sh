@@ -31,7 +31,7 @@ mean() { sed -n "s/.*\"$1\":{\([^}]*\)}.*/\1/p" | awk -F, '{ s = 0; for (i = 1; 
 a=$(mean scores < w1/answer.json)
 worse=$(mean scores < w1/baselines.ndjson | awk -v a="$a" '$1 > a' | wc -l)
 check "the answer is at least as good on dev as every baseline ($a)" '[ "$worse" = 0 ]'
-check "the answer carries test scores" 'grep -q "\"test_scores\":{\"sums\":" w1/answer.json'
+check "the answer carries test scores" 'grep -q "\"test_scores\":{[^}]*\"sums\":" w1/answer.json'
 check "scores.ndjson holds every search evaluation (12 CMA-ES + 12 random)" '[ "$(wc -l < w1/scores.ndjson)" = 24 ]'
 check "the report's table has a row per method" \
 	'grep -q "^| \*\*answer\*\*" w1/report.md && grep -q "^| uniform |" w1/report.md && grep -q "^| greedy |" w1/report.md'
@@ -42,20 +42,24 @@ check "...and leaves the same answer" '[ "$(mean scores < w1/answer.json)" = "$a
 # uninterrupted run's (w2: no --test, for speed).
 ok_run "uninterrupted reference run" sh "$OPT" -q -d w2 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4
 kills=0
-for delay in 0.3 0.7 0.2 1.1 0.5 0.9 0.4 1.3 0.6 0.8 1.0 1.5 2.0 3.0 5.0 8.0 13.0; do
+for delay in 0.1 0.3 0.2 0.4 0.2 0.5 0.3 0.6 0.4 0.8 0.5 1.0 0.7 1.5 1.0 2.0 3.0 5.0 8.0; do
 	[ -s w3/report.md ] && break
 	setsid sh "$OPT" -q -d w3 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1 &
 	pid=$!
 	sleep $delay
-	if kill -0 $pid 2>/dev/null; then kill -9 -- -$pid 2>/dev/null; kills=$((kills + 1)); fi
+	if kill -0 $pid 2>/dev/null; then kill -9 -$pid 2>/dev/null; kills=$((kills + 1)); fi
 	wait $pid 2>/dev/null
 done
 [ -s w3/report.md ] || sh "$OPT" -q -d w3 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1
 check "killed $kills times, the run finished" '[ $kills -ge 2 ] && [ -s w3/report.md ]'
 cmp_files "same CMA-ES state as the uninterrupted run" w2/cmaes/state.json w3/cmaes/state.json
 cmp_files "same random-search state" w2/random/state.json w3/random/state.json
-cmp_files "same scores.ndjson" w2/scores.ndjson w3/scores.ndjson
-cmp_files "same answer" w2/answer.json w3/answer.json
+# Records carry their evaluation's timing ("eval"), which no two runs share: compare the rest.
+untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
+untimed w2/scores.ndjson > s2; untimed w3/scores.ndjson > s3
+cmp_files "same scores.ndjson" s2 s3
+untimed w2/answer.json > a2; untimed w3/answer.json > a3
+cmp_files "same answer" a2 a3
 check "no temporary file left behind" '[ -z "$(find w3 -name "*.tmp*" -o -name ".*.tmp.*")" ]'
 
 # A candidate whose merge fails is recorded as failed and the loop goes on.
@@ -83,7 +87,7 @@ pid=$!
 sleep 0.5
 fail_run 1 "another run holds this work directory" "a second run in the same work directory is refused" \
 	sh "$OPT" -q -d w5 -t "$DEV" $ARGS ck/m1 ck/m2
-kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+kill -9 -$pid 2>/dev/null; wait $pid 2>/dev/null
 
 fail_run 1 "was started with other settings" "resuming with other settings is refused" \
 	sh "$OPT" -q -d w2 -t "$DEV" --budget 13 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
