@@ -136,14 +136,14 @@ struct eval_exec_opts {
 	struct eval_metrics metrics;
 };
 
-/* Runs the harness on ck and adds the scores it writes to rec. {ckpt} is ck's Hugging Face
- * directory, or, for any other form (file, zstd, stream), a temporary directory the tensors are
- * copied into first; {out} a path in a temporary directory, which the command writes (a file or
+/* Runs the harness on checkpoint arg and adds the scores it writes to rec. {ckpt} is arg itself
+ * when it is a directory (not opened: the harness may read formats other than safetensors), else
+ * (file, zstd, "-" stream) a temporary Hugging Face directory its tensors are copied into first; {out} a path in a temporary directory, which the command writes (a file or
  * a directory). The command runs under /bin/sh -c in its own process group with stdin from
  * /dev/null and stdout and stderr copied to ours, with RECYCLE_CKPT and RECYCLE_OUT set too; on
  * timeout the group gets SIGTERM, then SIGKILL 5 s later. A non-zero exit, a signal, a timeout
  * or a missing or unreadable output is an error naming the command, with the end of its output.
  * Temporaries are removed when it returns (and at exit or on a signal, as tmp.h does). */
-int eval_exec(st_ckpt *ck, const struct eval_exec_opts *o, json_object *rec);
+int eval_exec(const char *arg, const struct eval_exec_opts *o, json_object *rec);
 
 #endif

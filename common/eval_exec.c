@@ -601,8 +601,10 @@ static int run(const char *cmd, const char *shown, const char *ckpt, const char 
 	return 0;
 }
 
-int eval_exec(st_ckpt *ck, const struct eval_exec_opts *o, json_object *rec)
+int eval_exec(const char *arg, const struct eval_exec_opts *o, json_object *rec)
 {
+	struct stat st;
+	st_ckpt *ck = NULL;
 	const char *base = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
 	char work[4096], model[4200], outp[4200], shown[160], *cmd = NULL;
 	double seconds;
@@ -623,10 +625,10 @@ int eval_exec(st_ckpt *ck, const struct eval_exec_opts *o, json_object *rec)
 		return -1;
 	}
 	snprintf(outp, sizeof outp, "%s/out", work);
-	const char *dir = st_dir(ck);
-	if (!dir) {
+	const char *dir = arg;
+	if (strcmp(arg, "-") == 0 || stat(arg, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(model, sizeof model, "%s/model", work);
-		if (materialize(ck, model, o->donor, o->quiet) < 0)
+		if (!(ck = st_open(arg)) || materialize(ck, model, o->donor, o->quiet) < 0)
 			goto out;
 		register_files(model);
 		dir = model;
@@ -646,6 +648,7 @@ int eval_exec(st_ckpt *ck, const struct eval_exec_opts *o, json_object *rec)
 	rc = 0;
 out:
 	free(cmd);
+	st_close(ck);
 	/* The command may have left anything in the work directory. */
 	nftw(work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	tmp_cleanup_under(work);

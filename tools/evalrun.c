@@ -189,13 +189,13 @@ int main(int argc, char **argv)
 		if (isfinite(seconds))
 			eval_rec_cost(out_rec, seconds, -1);
 	} else {
-		st_ckpt *ck = st_open(ckarg);
-		if (!ck)
-			fail();
 		if (xo.cmd) {
-			if (eval_exec(ck, &xo, out_rec) < 0)
+			if (eval_exec(ckarg, &xo, out_rec) < 0)
 				fail();
 		} else {
+			st_ckpt *ck = st_open(ckarg);
+			if (!ck)
+				fail();
 			/* Tasks are checked against the config's vocabulary before the tensors are read. */
 			int vocab = eval_vocab(ck);
 			if (vocab < 0)
@@ -231,8 +231,8 @@ int main(int argc, char **argv)
 			progress_end(&pg);
 			llama_free(m);
 			free(tk);
+			st_close(ck);
 		}
-		st_close(ck);
 		eval_rec_cost(out_rec, progress_now() - t_start, tokens);
 		if (isfinite(load))
 			rec_set(json_object_object_get(out_rec, "eval"), "load_seconds", rec_double(load));

@@ -66,6 +66,12 @@ ckpt-cat m | evalrun $TASKS - > out 2> err
 check "ckpt-cat stream on stdin: same scores" 'same && grep -q "\"ckpt\":\"-\"" out'
 wmerge -w 0.5,0.5 m m | evalrun $TASKS - > out 2> err
 check "wmerge stream (m with itself) on stdin: same scores" same
+ok_run "f32 copy" ckpt-cat -t f32 -o m32.safetensors m
+ok_run "evalrun f32 weights" evalrun $TASKS m32.safetensors
+check "f32 weights (the same values): same scores" same
+ok_run "f16 copy" ckpt-cat -t f16 -o m16.safetensors m
+ok_run "evalrun f16 weights" evalrun $TASKS m16.safetensors
+check "f16 weights: text score within 1e-3" 'near "$(score seq out)" "$(sed "s/,/\n/g" ref.scores | sed -n "s/^\"seq\"://p")" 1e-3'
 for b in 1 5 64; do
 	ok_run "--batch $b" evalrun -b $b $TASKS m
 	check "--batch $b: same scores" same
@@ -170,6 +176,10 @@ check "stream materialized as a Hugging Face directory with config.json" \
 ckpt-cat seen > a.st; ckpt-cat m > b.st
 check "materialized tensors identical" 'cmp -s a.st b.st'
 check "temporary directory removed" '[ -n "$(cat ckpt.path)" ] && [ ! -e "$(cat ckpt.path)" ] && [ ! -e "$(dirname "$(cat ckpt.path)")" ]'
+mkdir binmodel && : > binmodel/pytorch_model.bin
+ok_run "--exec: a directory goes to the harness as it is (any format)" \
+	evalrun --exec 'test -f {ckpt}/pytorch_model.bin && echo "{\"scores\":{\"a\":1}}" > {out}' binmodel
+check "any directory: scored" '[ "$(score a out)" = 1.0 ]'
 mkdir "tmp dir's"
 ok_run "--exec on a file, --tmpdir with a space and a quote, --metric" \
 	evalrun --tmpdir "tmp dir's" --metric acc_norm --exec "$H lmdir {ckpt} {out}" m.safetensors
@@ -267,6 +277,9 @@ fail_run 1 "gpt2: config: model_type" "another architecture" evalrun -t t/cmp.de
 sed 's/"hidden_act"/"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "hidden_act"/' m/config.json > rs.json
 st-gen --llama $LL --config rs.json -o ropescale
 fail_run 1 "ropescale: config: rope_scaling" "rope scaling refused" evalrun -t t/cmp.dev.jsonl ropescale
+sed 's/"hidden_act"/"attention_bias": true, "hidden_act"/' m/config.json > ab.json
+st-gen --llama $LL --config ab.json -o attnbias
+fail_run 1 "attnbias: config: attention_bias" "attention biases refused" evalrun -t t/cmp.dev.jsonl attnbias
 st-gen --tensor a:f32:4 -o noconfig.safetensors
 fail_run 1 "noconfig.safetensors: no config.json" "no config" evalrun -t t/cmp.dev.jsonl noconfig.safetensors
 head -c 20000 m.safetensors > trunc.safetensors
