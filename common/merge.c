@@ -531,6 +531,16 @@ static inline KEYT key_##SUF(T v)                                               
 	return u & ABSMASK;                                                                         \
 }                                                                                               \
                                                                                                 \
+/* acc += w x over a full block of BF16 x: the loop merging spends its time in. */           \
+static inline void axpy_bf16_##SUF(T *restrict acc, const unsigned char *restrict p, T w)     \
+{                                                                                               \
+	for (size_t j = 0; j < BLK; j++) {                                                          \
+		uint16_t h;                                                                             \
+		memcpy(&h, p + 2 * j, 2);                                                               \
+		acc[j] += w * (T)bf16_bits_f32(h);                                                      \
+	}                                                                                           \
+}                                                                                               \
+                                                                                                \
 /* len elements of dtype dt at src into x (BF16, the common case, inline). */                 \
 static inline void load_##SUF(T *restrict x, int dt, const void *src, size_t len)               \
 {                                                                                               \
@@ -576,11 +586,7 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			T w = (T)m->coef[i];                                                                \
 			const unsigned char *restrict p = (const unsigned char *)jb->src[i] + s * isz;      \
 			if (na++ > 0 && m->dt == DT_BF16 && len == BLK) {   /* the hot loop, fused */       \
-				for (size_t j = 0; j < BLK; j++) {                                              \
-					uint16_t h;                                                                 \
-					memcpy(&h, p + 2 * j, 2);                                                   \
-					acc[j] += w * (T)bf16_bits_f32(h);                                          \
-				}                                                                               \
+				axpy_bf16_##SUF(acc, p, w);                                                     \
 				continue;                                                                       \
 			}                                                                                   \
 			load_##SUF(x, m->dt, p, len);                                                       \
