@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "eval.h"
+#include "lmio.h"
 #include "rec.h"
 
 int eval_argmax_f(const float *v, size_t n)
@@ -391,6 +392,59 @@ int eval_vocab(st_ckpt *ck)
 	if (c.vocab < 1)
 		return err_set("%s: config: vocab_size: missing or not positive", st_arg(ck));
 	return c.vocab;
+}
+
+int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const struct eval_opts *o,
+                 json_object *rec)
+{
+	double t0 = progress_now(), tokens = 0, load;
+	struct llama_model *m = NULL;
+	struct progress pg;
+	task **tk = NULL;
+	size_t nseq = 0;
+	int rc = -1, vocab;
+	st_ckpt *ck = st_open(arg);
+	if (!ck)
+		return -1;
+	if ((vocab = eval_vocab(ck)) < 0)
+		goto out;
+	if (!(tk = calloc(ntasks > 0 ? (size_t)ntasks : 1, sizeof *tk))) {
+		err_oom();
+		goto out;
+	}
+	for (int i = 0; i < ntasks; i++) {
+		if (!(tk[i] = task_load(tasks[i], vocab, o->limit)))
+			goto out;
+		nseq += eval_task_seqs(tk[i]);
+	}
+	if (!(m = lmio_load(ck)))
+		goto out;
+	load = progress_now() - t0;
+	if (o->threads > 0)
+		llama_set_threads(o->threads);
+	struct eval_opts eo = *o;
+	eo.pg = &pg;
+	progress_start(&pg, "evalrun", nseq, o->quiet);
+	for (int i = 0; i < ntasks; i++) {
+		struct eval_result r;
+		if (eval_task(m, tk[i], &eo, NULL, &r) < 0) {
+			progress_end(&pg);
+			goto out;
+		}
+		eval_rec_score(rec, tk[i]->name, r.score, (long)r.n);
+		tokens += (double)r.tokens;
+	}
+	progress_end(&pg);
+	eval_rec_cost(rec, progress_now() - t0, tokens);
+	rec_set(json_object_object_get(rec, "eval"), "load_seconds", rec_double(load));
+	rc = 0;
+out:
+	for (int i = 0; tk && i < ntasks; i++)
+		task_free(tk[i]);
+	free(tk);
+	llama_free(m);
+	st_close(ck);
+	return rc;
 }
 
 /* ---- records ---- */

@@ -67,7 +67,11 @@ int eval_argmax_d(const double *v, size_t n);
 struct eval_opts {
 	int batch;              /* sequences a forward pass, KV-cache slots for generation (≥ 1) */
 	int max_new;            /* generation: the longest target that can match; 0 no limit */
-	struct progress *pg;    /* advanced by one per sequence (eval_task_seqs), or NULL */
+	struct progress *pg;    /* eval_task: advanced by one per sequence (eval_task_seqs), or NULL */
+	/* eval_builtin only */
+	long limit;             /* > 0: only the first examples of each task */
+	int threads;            /* > 0: llama_set_threads */
+	int quiet;              /* no progress bar */
 };
 
 struct eval_result {
@@ -83,6 +87,13 @@ int eval_task(struct llama_model *m, const task *t, const struct eval_opts *o, d
               struct eval_result *r);
 /* The sequences eval_task runs for t: one an example, one a choice for multiple choice. */
 size_t eval_task_seqs(const task *t);
+
+/* The built-in evaluator on checkpoint arg (see st_open): the config read first, every task file
+ * loaded for its vocabulary (so a bad task fails before a long load), the model loaded, each task
+ * scored; adds to rec "scores" and "n" by task name, and "eval" {seconds (this call), tokens,
+ * load_seconds}. */
+int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const struct eval_opts *o,
+                 json_object *rec);
 
 /* The vocabulary size ck's config declares, read from the headers before any tensor (so task
  * files can be checked before a long load); -1 with the message lmio_load would give. */

@@ -8,10 +8,8 @@
 
 #include "err.h"
 #include "eval.h"
-#include "lmio.h"
 #include "progress.h"
 #include "rec.h"
-#include "st.h"
 #include "task.h"
 
 static const char usage_text[] =
@@ -182,60 +180,21 @@ int main(int argc, char **argv)
 		rec_set(out_rec, lmjson ? "source" : "ckpt", json_object_new_string(lmjson ? lmjson : ckarg));
 	}
 
-	double tokens = -1, seconds, load = NAN;
 	if (lmjson) {
+		double seconds;
 		if (eval_harness_file(lmjson, &xo.metrics, out_rec, &seconds) < 0)
 			fail();
 		if (isfinite(seconds))
 			eval_rec_cost(out_rec, seconds, -1);
+	} else if (xo.cmd) {
+		if (eval_exec(ckarg, &xo, out_rec) < 0)
+			fail();
+		eval_rec_cost(out_rec, progress_now() - t_start, -1);
 	} else {
-		if (xo.cmd) {
-			if (eval_exec(ckarg, &xo, out_rec) < 0)
-				fail();
-		} else {
-			st_ckpt *ck = st_open(ckarg);
-			if (!ck)
-				fail();
-			/* Tasks are checked against the config's vocabulary before the tensors are read. */
-			int vocab = eval_vocab(ck);
-			if (vocab < 0)
-				fail();
-			task **tk = xcalloc((size_t)ntasks, sizeof *tk);
-			size_t nseq = 0;
-			for (int i = 0; i < ntasks; i++) {
-				if (!(tk[i] = task_load(tasks[i], vocab, limit)))
-					fail();
-				nseq += eval_task_seqs(tk[i]);
-			}
-			double t0 = progress_now();
-			struct llama_model *m = lmio_load(ck);
-			if (!m)
-				fail();
-			load = progress_now() - t0;
-			if (threads)
-				llama_set_threads(threads);
-			struct progress pg;
-			progress_start(&pg, "evalrun", nseq, quiet);
-			struct eval_opts eo = { .batch = (int)batch, .max_new = (int)max_new, .pg = &pg };
-			tokens = 0;
-			for (int i = 0; i < ntasks; i++) {
-				struct eval_result r;
-				if (eval_task(m, tk[i], &eo, NULL, &r) < 0) {
-					progress_end(&pg);
-					fail();
-				}
-				eval_rec_score(out_rec, tk[i]->name, r.score, (long)r.n);
-				tokens += (double)r.tokens;
-				task_free(tk[i]);
-			}
-			progress_end(&pg);
-			llama_free(m);
-			free(tk);
-			st_close(ck);
-		}
-		eval_rec_cost(out_rec, progress_now() - t_start, tokens);
-		if (isfinite(load))
-			rec_set(json_object_object_get(out_rec, "eval"), "load_seconds", rec_double(load));
+		struct eval_opts eo = { .batch = (int)batch, .max_new = (int)max_new, .threads = threads,
+		                        .limit = limit, .quiet = quiet };
+		if (eval_builtin(ckarg, tasks, ntasks, &eo, out_rec) < 0)
+			fail();
 	}
 	if (rec_write(stdout, out_rec) < 0)
 		die_err();
