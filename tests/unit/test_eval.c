@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "dtype.h"
 #include "eval.h"
+#include "lmio.h"
 #include "rec.h"
 #include "t.h"
 
@@ -559,6 +561,28 @@ static void test_task_metrics(void)
 		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.score == hits3 / 10.0, "gen max_new 3: %g, want %g",
 		      r.score, hits3 / 10.0);
 	}
+	/* The whole built-in run from a checkpoint file: the model saved, loaded back, all three
+	 * tasks scored into a record. */
+	char path[128], tp[3][128];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	CHECK(lmio_save(m, path, DT_F32, NULL, NULL) == 0, "%s", err_get());
+	const char *const names[] = { "txt", "mc", "gen" };
+	const char *tasks[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(tp[i], sizeof tp[i], "%s/%s.jsonl", dir, names[i]);
+		tasks[i] = tp[i];
+	}
+	json_object *rec = json_object_new_object();
+	struct eval_opts ob = { .batch = 5, .quiet = 1 };
+	CHECK(eval_builtin(path, tasks, 3, &ob, rec) == 0, "%s", err_get());
+	double v;
+	CHECK(rec_number(rec, "scores.txt", &v) == 0 && close_rel(v, sum / cnt, 1e-4), "builtin text %g", v);
+	CHECK(rec_number(rec, "scores.mc", &v) == 0 && v == 0.5, "builtin mc %g", v);
+	CHECK(rec_number(rec, "scores.gen", &v) == 0 && v == 0.5, "builtin gen %g", v);
+	CHECK(rec_number(rec, "n.gen", &v) == 0 && v == 10 && rec_number(rec, "eval.tokens", &v) == 0 && v > 0 &&
+	      rec_number(rec, "eval.load_seconds", &v) == 0, "%s", rec_str(rec));
+	json_object_put(rec);
+
 	/* --limit's way: only the first examples. */
 	task_limit(tk, 4);
 	struct eval_opts o = { .batch = 3 };
