@@ -55,6 +55,10 @@ T ?=
 test: all
 	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers UNITDIR=$(CURDIR)/$(O)/tests SAN=$(SAN) sh tests/run $(T)
 
+# The demo: the demo family (cached in build/zoo) and an optimized merge of it, with its report.
+demo: all
+	@sh pipelines/demo
+
 bench: all
 	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers sh tests/bench/run $(T)
 
@@ -65,7 +69,7 @@ deps:
 # driver, man pages to share/man/.
 LIBEXEC  = $(PREFIX)/libexec/recycle
 PIPES    = pipelines/lib.sh pipelines/optimize pipelines/optimize.mk pipelines/search \
-           pipelines/score-one pipelines/baselines pipelines/report
+           pipelines/score-one pipelines/baselines pipelines/report pipelines/zoo.mk pipelines/demo
 install: $(PROGS)
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(LIBEXEC)
 	cp $(PROGS) $(DESTDIR)$(BINDIR)/
@@ -77,5 +81,5 @@ install: $(PROGS)
 clean:
 	rm -rf build bin
 
-.PHONY: all test bench deps install clean
+.PHONY: all test demo bench deps install clean
 .SECONDARY:
