@@ -20,8 +20,11 @@ static void draw(struct progress *p)
 	for (int i = 0; i < w; i++)
 		bar[i] = i < fill ? '#' : '.';
 	bar[w] = 0;
-	fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MB/s", p->label, bar, 100 * frac,
-	        el > 0 ? (double)p->done / el / 1e6 : 0.0);
+	double rate = el > 0 ? (double)p->done / el : 0.0;
+	if (p->unit)
+		fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f %s/s", p->label, bar, 100 * frac, rate, p->unit);
+	else
+		fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MB/s", p->label, bar, 100 * frac, rate / 1e6);
 	fflush(stderr);
 }
 
@@ -29,9 +32,16 @@ void progress_start(struct progress *p, const char *label, uint64_t total, int q
 {
 	p->on = !quiet && isatty(STDERR_FILENO);
 	p->label = label;
+	p->unit = NULL;
 	p->total = total;
 	p->done = 0;
 	p->t0 = p->last = progress_now();
+}
+
+void progress_start_count(struct progress *p, const char *label, uint64_t total, const char *unit, int quiet)
+{
+	progress_start(p, label, total, quiet);
+	p->unit = unit;
 }
 
 void progress_add(struct progress *p, uint64_t n)

@@ -8,11 +8,14 @@
 struct progress {
 	int on;
 	const char *label;
+	const char *unit;           /* NULL: bytes, shown as MB/s; else a count of these */
 	uint64_t total, done;
 	double t0, last;
 };
 
+/* total bytes (shown as MB/s), or with progress_start_count total things of a unit ("seq"). */
 void progress_start(struct progress *p, const char *label, uint64_t total, int quiet);
+void progress_start_count(struct progress *p, const char *label, uint64_t total, const char *unit, int quiet);
 void progress_add(struct progress *p, uint64_t n);
 void progress_end(struct progress *p);
 double progress_now(void);   /* monotonic seconds */
