@@ -292,7 +292,7 @@ struct merger {
 	double slerp_t;
 	struct pool pool;
 	int pool_on;
-	void **scratch;         /* per thread: (3 + n) × BLK accumulator elements */
+	void **scratch;         /* per thread: (4 + n) × BLK accumulator elements */
 	uint64_t **hist;        /* per thread: 65536 counts, for TIES thresholds (allocated on use) */
 
 	/* the current tensor */
@@ -393,7 +393,7 @@ merger *merge_new(const struct merge_params *p)
 		goto fail;
 	}
 	for (int t = 0; t < p->threads; t++)
-		if (!(m->scratch[t] = malloc((3 + n) * BLK * sizeof(double)))) {
+		if (!(m->scratch[t] = malloc((4 + n) * BLK * sizeof(double)))) {
 			err_oom();
 			goto fail;
 		}
@@ -507,6 +507,9 @@ struct job {
 #define KERNEL_CLONES
 #endif
 
+/* Helpers of the kernels are inlined into them, so they get the kernels' AVX2 too. */
+#define INLINE inline __attribute__((always_inline))
+
 /* bf16 → f32 without quieting a signaling NaN: the product with the weight that follows
  * quiets it, to the same bits bf16_to_f32 would have given. */
 static inline float bf16_bits_f32(uint16_t h) { return cvt_f32_from_bits((uint32_t)h << 16); }
@@ -514,16 +517,18 @@ static inline float bf16_bits_f32(uint16_t h) { return cvt_f32_from_bits((uint32
 /* Loops over a block: a constant trip count (BLK) lets gcc vectorize them even at -O2, whose
  * cost model takes only loops that need no scalar epilogue; the last, short block of a range
  * takes the plain loop. */
-#define FOR_J(len, stmt) do {                                                                   \
+#define FOR_J(len, ...) do {                                                                    \
 	if ((len) == BLK)                                                                           \
-		for (size_t j = 0; j < BLK; j++)                                                        \
-			stmt;                                                                               \
+		for (size_t j = 0; j < BLK; j++) {                                                      \
+			__VA_ARGS__;                                                                        \
+		}                                                                                       \
 	else                                                                                        \
-		for (size_t j = 0; j < (len); j++)                                                      \
-			stmt;                                                                               \
+		for (size_t j = 0; j < (len); j++) {                                                    \
+			__VA_ARGS__;                                                                        \
+		}                                                                                       \
 } while (0)
 
-#define DEFINE_KERNEL(T, SUF, TO, FROM, KEYT, ABSMASK)                                          \
+#define DEFINE_KERNEL(T, SUF, TO, FROM, KEYT, SKEYT, ABSMASK)                                          \
 static inline KEYT key_##SUF(T v)                                                               \
 {                                                                                               \
 	KEYT u;                                                                                     \
@@ -532,7 +537,7 @@ static inline KEYT key_##SUF(T v)                                               
 }                                                                                               \
                                                                                                 \
 /* acc += w x over a full block of BF16 x: the loop merging spends its time in. */           \
-static inline void axpy_bf16_##SUF(T *restrict acc, const unsigned char *restrict p, T w)     \
+static INLINE void axpy_bf16_##SUF(T *restrict acc, const unsigned char *restrict p, T w)     \
 {                                                                                               \
 	for (size_t j = 0; j < BLK; j++) {                                                          \
 		uint16_t h;                                                                             \
@@ -542,7 +547,7 @@ static inline void axpy_bf16_##SUF(T *restrict acc, const unsigned char *restric
 }                                                                                               \
                                                                                                 \
 /* len elements of dtype dt at src into x (BF16, the common case, inline). */                 \
-static inline void load_##SUF(T *restrict x, int dt, const void *src, size_t len)               \
+static INLINE void load_##SUF(T *restrict x, int dt, const void *src, size_t len)               \
 {                                                                                               \
 	const unsigned char *restrict p = src;                                                      \
 	if (dt == DT_BF16 && len == BLK)                                                            \
@@ -556,7 +561,7 @@ static inline void load_##SUF(T *restrict x, int dt, const void *src, size_t len
 }                                                                                               \
                                                                                                 \
 /* acc (len elements) to the output dtype; F32 → BF16, the common case, inline. */             \
-static inline void store_##SUF(int out_dt, void *out, const T *restrict acc, size_t len)        \
+static INLINE void store_##SUF(int out_dt, void *out, const T *restrict acc, size_t len)        \
 {                                                                                               \
 	unsigned char *restrict o = out;                                                            \
 	if (sizeof(T) == 4 && out_dt == DT_BF16 && len == BLK)                                      \
@@ -566,6 +571,43 @@ static inline void store_##SUF(int out_dt, void *out, const T *restrict acc, siz
 		}                                                                                       \
 	else                                                                                        \
 		FROM(out_dt, out, acc, len);                                                            \
+}                                                                                               \
+                                                                                                \
+/* DARE: δ · mask / density, as mergekit computes it (a dropped NaN stays NaN). */             \
+static INLINE void dare_##SUF(T *restrict x, uint64_t key, uint64_t g0, uint64_t thr, T dens,   \
+                              size_t len)                                                       \
+{                                                                                               \
+	FOR_J(len, x[j] = x[j] * (T)dare_keep(key, g0 + j, thr) / dens);                            \
+}                                                                                               \
+                                                                                                \
+/* TIES trim: δ · keep, keep = |δ| above the threshold key, or equal to it at an index of the  \
+ * block below jl. Keys compare as signed integers (their sign bit is clear), which vectorizes. */ \
+static INLINE void trim_##SUF(T *restrict x, SKEYT thr, SKEYT jl, size_t len)                   \
+{                                                                                               \
+	FOR_J(len, x[j] = x[j] * (T)(((SKEYT)key_##SUF(x[j]) > thr) |                               \
+	                             (((SKEYT)key_##SUF(x[j]) == thr) & ((SKEYT)j < jl))));          \
+}                                                                                               \
+                                                                                                \
+/* TIES election, one input: where wᵢδᵢ (di) has the sign of the sum s (+ for s ≥ 0), add it  \
+ * to acc and its weight to e; elsewhere add +0, which leaves acc's bits as they were (the   \
+ * kept terms are never zero, so no −0 arises). The choice is a bit mask, which vectorizes. */ \
+static INLINE void elect_##SUF(T *restrict acc, T *restrict e, const T *restrict s,            \
+                               const T *restrict di, T w, size_t len)                           \
+{                                                                                               \
+	KEYT wb;                                                                                    \
+	memcpy(&wb, &w, sizeof wb);                                                                 \
+	FOR_J(len, {                                                                                \
+		T v = di[j], kv, kw;                                                                    \
+		KEYT sel = (KEYT)0 - (KEYT)(((s[j] >= 0) & (v > 0)) | (!(s[j] >= 0) & (v < 0)));       \
+		KEYT vb;                                                                                \
+		memcpy(&vb, &v, sizeof vb);                                                             \
+		vb &= sel;                                                                              \
+		KEYT kb = wb & sel;                                                                     \
+		memcpy(&kv, &vb, sizeof kv);                                                            \
+		memcpy(&kw, &kb, sizeof kw);                                                            \
+		acc[j] += kv;                                                                           \
+		e[j] += kw;                                                                             \
+	});                                                                                         \
 }                                                                                               \
                                                                                                 \
 KERNEL_CLONES                                                                                   \
@@ -605,17 +647,16 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 		if (!m->active[i])                                                                      \
 			continue;                                                                           \
 		T w = (T)m->coef[i];                                                                    \
-		uint64_t key = m->dare_key[i], thr = m->thr[i], last = m->last[i];                      \
 		load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                          \
 		FOR_J(len, x[j] = x[j] - bb[j]);              /* the task vector δ */                  \
-		if (dare)                                     /* mergekit: δ · mask / density */        \
-			for (size_t j = 0; j < len; j++)                                                    \
-				x[j] = x[j] * (T)dare_keep(key, g0 + j, m->dare_thr) / dens;                   \
-		else if (m->method == MERGE_TIES && m->trim[i])                                         \
-			for (size_t j = 0; j < len; j++) {                                                  \
-				KEYT k = key_##SUF(x[j]);                                                       \
-				x[j] = x[j] * (T)(k > thr || (k == thr && g0 + j <= last));                     \
-			}                                                                                   \
+		if (dare)                                                                               \
+			dare_##SUF(x, m->dare_key[i], g0, m->dare_thr, dens, len);                          \
+		else if (m->method == MERGE_TIES && m->trim[i]) {                                       \
+			uint64_t last = m->last[i];                                                         \
+			size_t jl = last == UINT64_MAX ? len : last < g0 ? 0                                \
+			          : last - g0 + 1 < len ? (size_t)(last - g0 + 1) : len;                    \
+			trim_##SUF(x, (SKEYT)m->thr[i], (SKEYT)jl, len);                                    \
+		}                                                                                       \
 		if (ties) {                                   /* keep wᵢδᵢ for the election */          \
 			T *restrict di = d + na * BLK;                                                      \
 			FOR_J(len, di[j] = w * x[j]);                                                       \
@@ -631,42 +672,53 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			memcpy(acc, bb, len * sizeof *acc);                                                 \
 		else                                                                                    \
 			FOR_J(len, acc[j] = bb[j] + acc[j]);                                                \
-		store_##SUF(jb->out_dt, out, acc, len);                                                        \
+		store_##SUF(jb->out_dt, out, acc, len);                                                 \
 		return;                                                                                 \
 	}                                                                                           \
-	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign, divide by the  \
-	 * sum of their weights (0 → 1) when normalizing. */                                        \
-	for (size_t j = 0; j < len; j++) {                                                          \
-		T sum = 0, mixed = 0, div = 0;                                                          \
-		for (size_t a = 0; a < na; a++)                                                         \
-			sum = a ? sum + d[a * BLK + j] : d[a * BLK + j];                                    \
-		int plus = sum >= 0;                                                                    \
-		size_t a = 0;                                                                           \
-		for (size_t i = 0; i < n; i++) {                                                        \
-			if (!m->active[i])                                                                  \
-				continue;                                                                       \
-			T v = d[a++ * BLK + j];                                                             \
-			if (plus ? v > 0 : v < 0) {                                                         \
-				mixed += v;                                                                     \
-				div += (T)m->coef[i];                                                           \
-			}                                                                                   \
-		}                                                                                       \
-		if (m->normalize)                                                                       \
-			mixed /= div == 0 ? 1 : div;                                                        \
-		acc[j] = bb[j] + mixed;                                                                 \
+	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign (their sum in acc, \
+	 * their weights' in e) and divide by the weights' sum (0 → 1) when normalizing. */         \
+	T *restrict e = d + n * BLK;                                                                \
+	if (na == 0)                                                                                \
+		memset(x, 0, len * sizeof *x);                                                          \
+	else                                                                                        \
+		memcpy(x, d, len * sizeof *x);                                                          \
+	for (size_t a = 1; a < na; a++) {                                                           \
+		const T *restrict da = d + a * BLK;                                                     \
+		FOR_J(len, x[j] += da[j]);                                                              \
 	}                                                                                           \
-	store_##SUF(jb->out_dt, out, acc, len);                                                            \
+	memset(acc, 0, len * sizeof *acc);                                                          \
+	memset(e, 0, len * sizeof *e);                                                              \
+	for (size_t i = 0, a = 0; i < n; i++) {                                                     \
+		if (!m->active[i])                                                                      \
+			continue;                                                                           \
+		elect_##SUF(acc, e, x, d + a++ * BLK, (T)m->coef[i], len);                              \
+	}                                                                                           \
+	if (m->normalize)                                                                           \
+		FOR_J(len, acc[j] = acc[j] / (e[j] == 0 ? 1 : e[j]));                                  \
+	FOR_J(len, acc[j] = bb[j] + acc[j]);                                                        \
+	store_##SUF(jb->out_dt, out, acc, len);                                                     \
 }                                                                                               \
                                                                                                 \
 /* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
  * elements share it, the index of the last one kept (elements are kept in index order).     \
  * A radix selection, 16 bits a pass, so no copy of the tensor is needed. */                  \
+/* The keys of |δ| for elements [s, s + len) of one input. */                                 \
+static INLINE void keys_##SUF(KEYT *restrict key, T *restrict x, T *restrict bb, int dt,       \
+                              const void *src, const void *base, uint64_t s, size_t len)        \
+{                                                                                               \
+	size_t isz = dtype_size(dt);                                                                \
+	load_##SUF(x, dt, (const char *)src + s * isz, len);                                        \
+	load_##SUF(bb, dt, (const char *)base + s * isz, len);                                      \
+	FOR_J(len, key[j] = key_##SUF(x[j] - bb[j]));                                               \
+}                                                                                               \
+                                                                                                \
+KERNEL_CLONES                                                                                   \
 static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const void *base,     \
                                  T *x, uint64_t *hist)                                          \
 {                                                                                               \
 	T *bb = x + BLK;                                                                            \
+	KEYT *key = (KEYT *)(bb + BLK);                                                             \
 	uint64_t n = m->numel, k = (uint64_t)(m->density * (double)n), need, prefix = 0;            \
-	size_t isz = dtype_size(m->dt);                                                             \
 	int bits = (int)sizeof(KEYT) * 8, digit = 0;                                                \
 	m->trim[i] = 0;                                                                             \
 	if (m->density >= 1 || k >= n)                                                              \
@@ -679,13 +731,14 @@ static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const voi
 		memset(hist, 0, 65536 * sizeof *hist);                                                  \
 		for (uint64_t s = 0; s < n; s += BLK) {                                                 \
 			size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                   \
-			TO(x, m->dt, (const char *)src + s * isz, len);                                     \
-			TO(bb, m->dt, (const char *)base + s * isz, len);                                   \
-			for (size_t j = 0; j < len; j++) {                                                  \
-				KEYT key = key_##SUF(x[j] - bb[j]);                                             \
-				if (pass == 0 || (uint64_t)(key >> hi) == prefix)                               \
-					hist[(key >> lo) & 0xffff]++;                                               \
-			}                                                                                   \
+			keys_##SUF(key, x, bb, m->dt, src, base, s, len);                                   \
+			if (pass == 0)                                                                      \
+				for (size_t j = 0; j < len; j++)                                                \
+					hist[key[j] >> lo]++;                                                       \
+			else                                                                                \
+				for (size_t j = 0; j < len; j++)                                                \
+					if ((uint64_t)(key[j] >> hi) == prefix)                                     \
+						hist[(key[j] >> lo) & 0xffff]++;                                        \
 		}                                                                                       \
 		for (digit = 65535; digit > 0 && hist[digit] < need; digit--)                           \
 			need -= hist[digit];                                                                \
@@ -698,18 +751,17 @@ static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const voi
 		return;                                                                                 \
 	for (uint64_t s = 0, seen = 0; s < n; s += BLK) {                                           \
 		size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                       \
-		TO(x, m->dt, (const char *)src + s * isz, len);                                         \
-		TO(bb, m->dt, (const char *)base + s * isz, len);                                       \
+		keys_##SUF(key, x, bb, m->dt, src, base, s, len);                                       \
 		for (size_t j = 0; j < len; j++)                                                        \
-			if (key_##SUF(x[j] - bb[j]) == prefix && ++seen == need) {                          \
+			if (key[j] == prefix && ++seen == need) {                                           \
 				m->last[i] = s + j;                                                             \
 				return;                                                                         \
 			}                                                                                   \
 	}                                                                                           \
 }
 
-DEFINE_KERNEL(float, f32, cvt_to_f32, cvt_from_f32, uint32_t, 0x7fffffffu)
-DEFINE_KERNEL(double, f64, cvt_to_f64, cvt_from_f64, uint64_t, 0x7fffffffffffffffull)
+DEFINE_KERNEL(float, f32, cvt_to_f32, cvt_from_f32, uint32_t, int32_t, 0x7fffffffu)
+DEFINE_KERNEL(double, f64, cvt_to_f64, cvt_from_f64, uint64_t, int64_t, 0x7fffffffffffffffull)
 
 static void apply_worker(void *ctx, int tid, int nt)
 {
