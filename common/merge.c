@@ -484,7 +484,8 @@ int merge_dare_keep(uint64_t seed, size_t input, const char *name, uint64_t inde
 /* ---- kernels, once for each accumulator type ----
  *
  * kern_T(m, j, s, len, scratch): elements [s, s + len) of the job (len ≤ BLK), written to the
- * output. x, acc, bb: BLK elements each; d: n × BLK (TIES: the weighted task vectors).
+ * output. Scratch: x, acc, bb (BLK elements each), d (n × BLK: TIES's weighted task vectors),
+ * e (BLK: TIES's elected weights).
  * Every sum runs over the inputs in argument order and starts from its first term (not from 0:
  * so weights (1, 0, …) give back −0.0 as −0.0). */
 
