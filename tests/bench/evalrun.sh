@@ -93,6 +93,47 @@ generation|$shape|$j|$b|$1|$2|$((glim * 32))|$f"
 	done
 done
 
+# --- generation on the demo's shape (pipelines/zoo.mk: hidden 64, 3 layers, heads 4, kv 2, ff 128,
+# vocab 256), 4 tasks × 500 examples (rev, sort, count: generation; cmp: multiple choice), the
+# scoring the merge loop repeats for every candidate. Two models bracket what a merge costs:
+# random weights miss at a target's first token, and zero weights with targets of token 0 (the
+# lengths of the real ones) match every token, as a good merge nearly does. ---
+D="hidden=64,layers=3,vocab=256,ff=128,heads=4,kv=2"
+[ -d d ] || st-gen --seed 1 --scale 0.3 --llama $D -o d
+[ -d d0 ] || st-gen --scale 0 --llama $D -o d0
+[ -d g ] || task-gen -s 1 --train 0 --dev 500 --test 0 -o g rev sort cmp count > /dev/null
+for t in rev sort count; do
+	awk '{ i = index($0, ",\"target\":\""); t = substr($0, i + 11); t = substr(t, 1, length(t) - 2)
+	       gsub(/\\n/, "\n", t); z = ""; for (k = 0; k < length(t); k++) z = z (k ? "," : "") "0"
+	       print substr($0, 1, i - 1) ",\"target_ids\":[" z "]}" }' g/$t.dev.jsonl > g/z$t.dev.jsonl
+done
+# best BATCH J ARGS...: "seconds tokens cpu": the least scoring seconds (wall) and the least CPU
+# seconds of the whole process (user + system: less disturbed by other jobs on a shared machine)
+# of 5 runs.
+best() {
+	b=$1 j=$2
+	shift 2
+	for r in 1 2 3 4 5; do
+		cpu=$(sh -c 'evalrun -q "$@" > rec.json; times' sh -j $j -b $b "$@" | tail -n 1 |
+		      sed 's/m/ /g; s/s//g' | awk '{ print 60 * $1 + $2 + 60 * $3 + $4 }')
+		sed -n 's/.*"eval":{"seconds":\([0-9.e-]*\),"tokens":\([0-9]*\),"load_seconds":\([0-9.e-]*\)}.*/\1 \2 \3/p' rec.json |
+			awk -v c=$cpu '{ printf "%.4f %d %.3f\n", $1 - $3, $2, c }'
+	done | awk 'NR == 1 || $1 < s { s = $1 } NR == 1 || $3 < c { c = $3 } { t = $2 } END { print s, t, c }'
+}
+GEN="-t g/rev.dev.jsonl -t g/sort.dev.jsonl -t g/count.dev.jsonl"
+ZGEN="-t g/zrev.dev.jsonl -t g/zsort.dev.jsonl -t g/zcount.dev.jsonl"
+demo=""
+for j in 1 2; do
+	for b in 16 64; do
+		set -- $(best $b $j $GEN d); demo="$demo
+random weights: every target missed at its first token|3 generation tasks|$j|$b|$1|$2|$3"
+		set -- $(best $b $j $ZGEN d0); demo="$demo
+zero weights, targets of token 0: every token matches|3 generation tasks|$j|$b|$1|$2|$3"
+		set -- $(best $b $j $GEN -t g/cmp.dev.jsonl d); demo="$demo
+random weights|rev, sort, count, cmp|$j|$b|$1|$2|$3"
+	done
+done
+
 walls=""
 for w in "s|random weights: generation stops at the first wrong token|add" \
          "s0|zero weights: every example decodes its 32-token target|zero" \
@@ -127,6 +168,15 @@ echo "$rows" | awk -F'|' -v p1="$peak1" -v p2="$peak2" 'NF {
 echo
 echo "Tokens: every token run through the model (for generation also the prompts' prefill); seconds"
 echo "leave out reading the checkpoint; GFLOP/s counts the projections and lm_head only."
+echo
+echo "Generation on the demo's shape (hidden 64, 3 layers, heads 4, kv 2, ff 128, vocab 256), 500"
+echo "examples a task (task-gen rev sort count cmp); best of 5 runs: seconds of scoring (wall), CPU"
+echo "seconds of the whole process (load average $(cut -d' ' -f1 /proc/loadavg) at the end):"
+echo
+echo "| model | tasks | -j | --batch | tokens | seconds | examples/s | CPU seconds |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "$demo" | awk -F'|' 'NF { n = $2 ~ /cmp/ ? 2000 : 1500
+	printf "| %s | %s | %d | %d | %d | %.3f | %.0f | %.2f |\n", $1, $2, $3, $4, $6, $5, n / $5, $7 }'
 echo
 echo "| model | 3 tasks × 200 examples (add, cmp, seq), -j 2, --batch 16 | wall seconds |"
 echo "| --- | --- | ---: |"
