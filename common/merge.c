@@ -13,6 +13,7 @@
 #include "rec.h"
 
 #define BLK 1024                /* elements a kernel call works on: its arrays stay in L1/L2 */
+#define HIST_BITS 19            /* TIES threshold: widest radix digit (4 MiB of counts a thread) */
 #define SLERP_BLK 65536         /* elements per partial sum of SLERP's dot products */
 #define MAX_THREADS 256
 
@@ -293,7 +294,7 @@ struct merger {
 	struct pool pool;
 	int pool_on;
 	void **scratch;         /* per thread: (4 + n) × BLK accumulator elements */
-	uint64_t **hist;        /* per thread: 65536 counts, for TIES thresholds (allocated on use) */
+	uint64_t **hist;        /* per thread: 2^HIST_BITS counts, for TIES thresholds (on use) */
 
 	/* the current tensor */
 	int dt;
@@ -574,11 +575,40 @@ static INLINE void store_##SUF(int out_dt, void *out, const T *restrict acc, siz
 		FROM(out_dt, out, acc, len);                                                            \
 }                                                                                               \
                                                                                                 \
-/* DARE: δ · mask / density, as mergekit computes it (a dropped NaN stays NaN). */             \
-static INLINE void dare_##SUF(T *restrict x, uint64_t key, uint64_t g0, uint64_t thr, T dens,   \
-                              size_t len)                                                       \
+/* Element-wise steps; restrict parameters, so gcc knows the arrays apart and vectorizes. */  \
+static INLINE void vscale_##SUF(T *restrict y, const T *restrict x, T w, size_t len)           \
 {                                                                                               \
-	FOR_J(len, x[j] = x[j] * (T)dare_keep(key, g0 + j, thr) / dens);                            \
+	FOR_J(len, y[j] = w * x[j]);                                                                \
+}                                                                                               \
+static INLINE void vaxpy_##SUF(T *restrict y, const T *restrict x, T w, size_t len)            \
+{                                                                                               \
+	FOR_J(len, y[j] += w * x[j]);                                                               \
+}                                                                                               \
+static INLINE void vsub_##SUF(T *restrict x, const T *restrict b, size_t len)                  \
+{                                                                                               \
+	FOR_J(len, x[j] = x[j] - b[j]);                                                             \
+}                                                                                               \
+static INLINE void vadd_##SUF(T *restrict y, const T *restrict x, size_t len)                  \
+{                                                                                               \
+	FOR_J(len, y[j] += x[j]);                                                                   \
+}                                                                                               \
+/* acc = base + acc (in that order: the bits of a NaN result follow the first operand). */     \
+static INLINE void vbase_##SUF(T *restrict acc, const T *restrict bb, size_t len)              \
+{                                                                                               \
+	FOR_J(len, acc[j] = bb[j] + acc[j]);                                                        \
+}                                                                                               \
+/* acc / e, with e = 0 read as 1 (branch-free: e + (e == 0)). */                               \
+static INLINE void vnorm_##SUF(T *restrict acc, const T *restrict e, size_t len)               \
+{                                                                                               \
+	FOR_J(len, acc[j] = acc[j] / (e[j] + (T)(e[j] == 0)));                                      \
+}                                                                                               \
+                                                                                                \
+/* DARE: δ · mask / density, as mergekit computes it (a dropped NaN stays NaN). */             \
+static INLINE void dare_##SUF(T *restrict x, T *restrict mk, uint64_t key, uint64_t g0,         \
+                              uint64_t thr, T dens, size_t len)                                 \
+{                                                                                               \
+	FOR_J(len, mk[j] = (T)(int32_t)dare_keep(key, g0 + j, thr));   /* two loops vectorize */   \
+	FOR_J(len, x[j] = x[j] * mk[j] / dens);                                                     \
 }                                                                                               \
                                                                                                 \
 /* TIES trim: δ · keep, keep = |δ| above the threshold key, or equal to it at an index of the  \
@@ -615,7 +645,7 @@ KERNEL_CLONES                                                                   
 static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t len, T *scratch) \
 {                                                                                               \
 	T *restrict x = scratch, *restrict acc = x + BLK, *restrict bb = acc + BLK;                 \
-	T *restrict d = bb + BLK;                                                                   \
+	T *restrict d = bb + BLK, *restrict e = d + m->n * BLK;                                     \
 	size_t isz = dtype_size(m->dt), n = m->n, na = 0;                                          \
 	uint64_t g0 = jb->off + s;                                                                  \
 	int ties = m->method == MERGE_TIES || m->method == MERGE_DARE_TIES;                        \
@@ -634,9 +664,9 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			}                                                                                   \
 			load_##SUF(x, m->dt, p, len);                                                       \
 			if (na == 1)                                                                        \
-				FOR_J(len, acc[j] = w * x[j]);                                                  \
+				vscale_##SUF(acc, x, w, len);                                                   \
 			else                                                                                \
-				FOR_J(len, acc[j] += w * x[j]);                                                 \
+				vaxpy_##SUF(acc, x, w, len);                                                    \
 		}                                                                                       \
 		if (na == 0)                                                                            \
 			memset(acc, 0, len * sizeof *acc);                                                  \
@@ -649,44 +679,39 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 			continue;                                                                           \
 		T w = (T)m->coef[i];                                                                    \
 		load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                          \
-		FOR_J(len, x[j] = x[j] - bb[j]);              /* the task vector δ */                  \
+		vsub_##SUF(x, bb, len);                       /* the task vector δ */                  \
 		if (dare)                                                                               \
-			dare_##SUF(x, m->dare_key[i], g0, m->dare_thr, dens, len);                          \
+			dare_##SUF(x, e, m->dare_key[i], g0, m->dare_thr, dens, len);                       \
 		else if (m->method == MERGE_TIES && m->trim[i]) {                                       \
 			uint64_t last = m->last[i];                                                         \
 			size_t jl = last == UINT64_MAX ? len : last < g0 ? 0                                \
 			          : last - g0 + 1 < len ? (size_t)(last - g0 + 1) : len;                    \
 			trim_##SUF(x, (SKEYT)m->thr[i], (SKEYT)jl, len);                                    \
 		}                                                                                       \
-		if (ties) {                                   /* keep wᵢδᵢ for the election */          \
-			T *restrict di = d + na * BLK;                                                      \
-			FOR_J(len, di[j] = w * x[j]);                                                       \
-		} else if (na == 0) {                                                                   \
-			FOR_J(len, acc[j] = w * x[j]);                                                      \
-		} else {                                                                                \
-			FOR_J(len, acc[j] += w * x[j]);                                                     \
-		}                                                                                       \
+		if (ties)                                     /* keep wᵢδᵢ for the election */          \
+			vscale_##SUF(d + na * BLK, x, w, len);                                              \
+		else if (na == 0)                                                                       \
+			vscale_##SUF(acc, x, w, len);                                                       \
+		else                                                                                    \
+			vaxpy_##SUF(acc, x, w, len);                                                        \
 		na++;                                                                                   \
 	}                                                                                           \
 	if (!ties) {                                                                                \
 		if (na == 0)                                                                            \
 			memcpy(acc, bb, len * sizeof *acc);                                                 \
 		else                                                                                    \
-			FOR_J(len, acc[j] = bb[j] + acc[j]);                                                \
+			vbase_##SUF(acc, bb, len);                                                          \
 		store_##SUF(jb->out_dt, out, acc, len);                                                 \
 		return;                                                                                 \
 	}                                                                                           \
 	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign (their sum in acc, \
 	 * their weights' in e) and divide by the weights' sum (0 → 1) when normalizing. */         \
-	T *restrict e = d + n * BLK;                                                                \
 	if (na == 0)                                                                                \
 		memset(x, 0, len * sizeof *x);                                                          \
 	else                                                                                        \
 		memcpy(x, d, len * sizeof *x);                                                          \
-	for (size_t a = 1; a < na; a++) {                                                           \
-		const T *restrict da = d + a * BLK;                                                     \
-		FOR_J(len, x[j] += da[j]);                                                              \
-	}                                                                                           \
+	for (size_t a = 1; a < na; a++)                                                             \
+		vadd_##SUF(x, d + a * BLK, len);                                                        \
 	memset(acc, 0, len * sizeof *acc);                                                          \
 	memset(e, 0, len * sizeof *e);                                                              \
 	for (size_t i = 0, a = 0; i < n; i++) {                                                     \
@@ -695,14 +720,11 @@ static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t l
 		elect_##SUF(acc, e, x, d + a++ * BLK, (T)m->coef[i], len);                              \
 	}                                                                                           \
 	if (m->normalize)                                                                           \
-		FOR_J(len, acc[j] = acc[j] / (e[j] == 0 ? 1 : e[j]));                                  \
-	FOR_J(len, acc[j] = bb[j] + acc[j]);                                                        \
+		vnorm_##SUF(acc, e, len);                                                               \
+	vbase_##SUF(acc, bb, len);                                                                  \
 	store_##SUF(jb->out_dt, out, acc, len);                                                     \
 }                                                                                               \
                                                                                                 \
-/* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
- * elements share it, the index of the last one kept (elements are kept in index order).     \
- * A radix selection, 16 bits a pass, so no copy of the tensor is needed. */                  \
 /* The keys of |δ| for elements [s, s + len) of one input. */                                 \
 static INLINE void keys_##SUF(KEYT *restrict key, T *restrict x, T *restrict bb, int dt,       \
                               const void *src, const void *base, uint64_t s, size_t len)        \
@@ -713,6 +735,10 @@ static INLINE void keys_##SUF(KEYT *restrict key, T *restrict x, T *restrict bb,
 	FOR_J(len, key[j] = key_##SUF(x[j] - bb[j]));                                               \
 }                                                                                               \
                                                                                                 \
+/* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
+ * elements share it, the index of the last one kept (elements are kept in index order).     \
+ * A radix selection over the keys, recomputed from the inputs at each pass, so no copy of  \
+ * the tensor is needed. */                                                                  \
 KERNEL_CLONES                                                                                   \
 static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const void *base,     \
                                  T *x, uint64_t *hist)                                          \
@@ -720,30 +746,35 @@ static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const voi
 	T *bb = x + BLK;                                                                            \
 	KEYT *key = (KEYT *)(bb + BLK);                                                             \
 	uint64_t n = m->numel, k = (uint64_t)(m->density * (double)n), need, prefix = 0;            \
-	int bits = (int)sizeof(KEYT) * 8, digit = 0;                                                \
+	int bits = (int)sizeof(KEYT) * 8 - 1, wd = 0;    /* keys: |δ|'s bits, the sign bit clear */ \
+	uint64_t digit = 0;                                                                         \
 	m->trim[i] = 0;                                                                             \
 	if (m->density >= 1 || k >= n)                                                              \
 		return;                                                                                 \
 	if (k == 0)                                                                                 \
 		k = 1;                                                                                  \
 	need = k;                                                                                   \
-	for (int pass = 0; pass < bits / 16; pass++) {                                              \
-		int hi = bits - 16 * pass, lo = hi - 16;                                                \
-		memset(hist, 0, 65536 * sizeof *hist);                                                  \
+	/* Digits from the top: 12 bits first (a histogram that stays in L1 while every element  \
+	 * is counted), then up to HIST_BITS (only the elements under the prefix are counted). */ \
+	for (int done = 0; done < bits; done += wd) {                                               \
+		wd = done == 0 ? 12 : bits - done < HIST_BITS ? bits - done : HIST_BITS;                \
+		int lo = bits - done - wd;                                                              \
+		uint64_t nb = 1ull << wd;                                                               \
+		memset(hist, 0, nb * sizeof *hist);                                                     \
 		for (uint64_t s = 0; s < n; s += BLK) {                                                 \
 			size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                   \
 			keys_##SUF(key, x, bb, m->dt, src, base, s, len);                                   \
-			if (pass == 0)                                                                      \
+			if (done == 0)                                                                      \
 				for (size_t j = 0; j < len; j++)                                                \
 					hist[key[j] >> lo]++;                                                       \
 			else                                                                                \
 				for (size_t j = 0; j < len; j++)                                                \
-					if ((uint64_t)(key[j] >> hi) == prefix)                                     \
-						hist[(key[j] >> lo) & 0xffff]++;                                        \
+					if ((uint64_t)(key[j] >> (lo + wd)) == prefix)                              \
+						hist[(key[j] >> lo) & (nb - 1)]++;                                      \
 		}                                                                                       \
-		for (digit = 65535; digit > 0 && hist[digit] < need; digit--)                           \
+		for (digit = nb - 1; digit > 0 && hist[digit] < need; digit--)                          \
 			need -= hist[digit];                                                                \
-		prefix = prefix << 16 | (uint64_t)digit;                                                \
+		prefix = prefix << wd | digit;                                                          \
 	}                                                                                           \
 	m->thr[i] = prefix;                                                                         \
 	m->last[i] = UINT64_MAX;                                                                    \
@@ -895,7 +926,7 @@ int merge_begin_tensor(merger *m, const char *name, int dt, uint64_t n, const vo
 			m->active[i] = m->coef[i] != 0;
 	} else if (merge_method_whole_tensor(m->method, m->density)) {
 		for (int t = 0; t < m->pool.n; t++)
-			if (!m->hist[t] && !(m->hist[t] = malloc(65536 * sizeof **m->hist)))
+			if (!m->hist[t] && !(m->hist[t] = malloc(sizeof **m->hist << HIST_BITS)))
 				return err_oom();
 		struct prep pp = { m, src, base, NULL, 0 };
 		pool_run(&m->pool, ties_worker, &pp);
