@@ -745,6 +745,14 @@ int cma_tell(cma *c, const double *fitness)
 		c->stop = check_stop(c, f, idx);
 	free(f);
 	free(idx);
+	/* A state that would not load again is never written: the caller keeps the old one. */
+	int finite = isfinite(c->sigma) && c->sigma > 0;
+	for (int i = 0; i < c->n && finite; i++)
+		finite = isfinite(c->mean[i]) && isfinite(c->ps[i]) && isfinite(c->pc[i]) && isfinite(c->D[i]);
+	for (int i = 0; i < c->n * c->n && finite; i++)
+		finite = isfinite(c->C[i]) && isfinite(c->B[i]);
+	if (!finite)
+		return err_set("numerical failure: the update gave non-finite values (the state is left as it was)");
 	/* IPOP: a local stop with restarts left starts over from x0 with twice the population. */
 	if (c->stop && c->method == CMA_CMAES && strcmp(c->stop, "ftarget") && strcmp(c->stop, "maxevals") &&
 	    c->restarts_done < c->restarts) {
@@ -1164,13 +1172,34 @@ static int read_state(cma *c, json_object *o)
 
 	if (jget(o, "strategy", json_type_object, 0, &s) < 0 || jint32(s, "lambda", 2, 1 << 30, &lambda) < 0)
 		return err_prefix("field \"strategy\": ");
-	if (set_strategy(c, lambda) < 0)   /* allocates; the stored values below replace the defaults */
+	if (set_strategy(c, lambda) < 0)   /* allocates and computes the strategy of this population */
 		return -1;
-	if (jint32(s, "mu", 1, lambda, &c->mu) < 0 || jvec(s, "weights", c->w, lambda) < 0 ||
-	    jnum(s, "mueff", 1, &c->mueff) < 0 || jnum(s, "cc", 1, &c->cc) < 0 || jnum(s, "cs", 1, &c->cs) < 0 ||
-	    jnum(s, "c1", 1, &c->c1) < 0 || jnum(s, "cmu", -1, &c->cmu) < 0 || jnum(s, "damps", 1, &c->damps) < 0 ||
-	    jnum(s, "chin", 1, &c->chin) < 0)
-		return err_prefix("field \"strategy\": ");
+	/* The strategy is a function of n and lambda: the stored copy (for readers of the file) must
+	 * agree with it, or the file was edited into values the update cannot survive (a cc above 1,
+	 * weights of 1e20 end in NaN). */
+	{
+		int mu;
+		double st[7], *w = malloc(lambda * sizeof *w);
+		const double want[7] = { c->mueff, c->cc, c->cs, c->c1, c->cmu, c->damps, c->chin };
+		static const char *const key[7] = { "mueff", "cc", "cs", "c1", "cmu", "damps", "chin" };
+		if (!w)
+			return err_oom();
+		int rc = jint32(s, "mu", 1, lambda, &mu) < 0 || jvec(s, "weights", w, lambda) < 0 ? -1 : 0;
+		for (int i = 0; i < 7 && rc == 0; i++)
+			rc = jnum(s, key[i], i == 4 ? -1 : 1, &st[i]);
+		if (rc == 0 && mu != c->mu)
+			rc = err_set("field \"mu\" is %d, not %d as lambda %d gives", mu, c->mu, lambda);
+		for (int i = 0; i < 7 && rc == 0; i++)
+			if (fabs(st[i] - want[i]) > 1e-9 * fabs(want[i]))
+				rc = err_set("field \"%s\" is %.17g, not %.17g as lambda %d gives", key[i], st[i], want[i], lambda);
+		for (int k = 0; k < lambda && rc == 0; k++)
+			if (fabs(w[k] - c->w[k]) > 1e-9 * fabs(c->w[k]) + 1e-15)
+				rc = err_set("field \"weights\": element %d is %.17g, not %.17g as lambda %d gives", k + 1,
+				             w[k], c->w[k], lambda);
+		free(w);
+		if (rc < 0)
+			return err_prefix("field \"strategy\": ");
+	}
 
 	if (jint(o, "gen", 0, INT64_MAX, &c->gen) < 0 || jint(o, "gen_local", 0, c->gen, &c->gen_local) < 0 ||
 	    jint(o, "evals", 0, INT64_MAX, &c->evals) < 0 || jint(o, "eigen_evals", 0, c->evals, &c->eigen_evals) < 0 ||

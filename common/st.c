@@ -1019,7 +1019,8 @@ int st_seek(st_ckpt *ck, const struct st_tensor *t)
 	if (i >= ck->n)
 		return err_set("%s: st_seek: not a tensor of this checkpoint", ck->arg);
 	/* Leaving a stream file for another: its end is checked. */
-	if (ck->cur >= 0 && ck->t[ck->cur].file != t->file && ck->files[ck->t[ck->cur].file].stream &&
+	if (ck->cur >= 0 && (size_t)ck->cur < ck->n && ck->t[ck->cur].file != t->file &&
+	    ck->files[ck->t[ck->cur].file].stream &&
 	    stream_end(ck, &ck->files[ck->t[ck->cur].file]) < 0)
 		return -1;
 	if (f->stream) {
