@@ -1,6 +1,7 @@
 /* llama.h — the Llama-family transformer in f32: its config.json, its parameters under their
- * Hugging Face names in one flat buffer, the forward pass (batched scoring, and incremental
- * decoding with a KV cache) and the backward pass of the mean cross-entropy for training.
+ * Hugging Face names in one flat buffer, the forward pass (batched scoring: logits, log-probs or
+ * the greedy argmax at every position; incremental decoding with a KV cache) and the backward
+ * pass of the mean cross-entropy for training.
  *
  * The arithmetic is Hugging Face's LlamaForCausalLM: RMSNorm x·rsqrt(mean(x²)+eps)·w; rotary
  * embedding with rotate_half pairing (dimension j with j + head_dim/2, inv_freq = θ^(-2j/head_dim));
@@ -137,6 +138,13 @@ int llama_forward(struct llama_model *m, int n, const int *lens, const int *toke
  * the first token of each sequence (it is context only). Computed in chunks: memory does not
  * grow with vocab × tokens. */
 int llama_logprobs(struct llama_model *m, int n, const int *lens, const int *tokens, float *logp);
+/* best: Σlens values; best[i] = the token with the largest next-token logit after tokens[i] of
+ * its sequence (the greedy choice: ties to the lowest id, a NaN logit never wins, -1 when every
+ * logit is NaN), at the positions from from[s] on of each sequence s (0 ≤ from[s] ≤ lens[s]; from
+ * NULL: every position). Earlier positions get -1 and skip lm_head, so a prompt costs only the
+ * layers. Computed in chunks: memory does not grow with vocab × tokens. */
+int llama_argmax(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
+                 int *best);
 
 /* --- Generation: a KV cache of `slots` independent sequences of up to max_len tokens each. --- */
 

@@ -753,6 +753,83 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 	return 0;
 }
 
+/* Rows of logits z (nr, V): the greedy choice of row r into best[rows[r]]: the largest logit,
+ * ties to the lowest index (strict >), never a NaN (no comparison with it is true); -1 when every
+ * logit is NaN. */
+struct amax {
+	const real *z;
+	const int *rows;
+	int *best;
+	int V;
+};
+
+static void argmax_item(void *ctx, int item, int tid)
+{
+	const struct amax *a = ctx;
+	const real *z = a->z + (size_t)item * a->V;
+	real mx = -INFINITY;
+	int b = -1;
+	for (int j = 0; j < a->V; j++)
+		if (z[j] > mx) {
+			mx = z[j];
+			b = j;
+		}
+	/* Nothing above -inf: the first logit that is not NaN (a -inf), if any. */
+	for (int j = 0; b < 0 && j < a->V; j++)
+		if (!isnan(z[j]))
+			b = j;
+	a->best[a->rows[item]] = b;
+}
+
+/* The final norm, lm_head and argmax of k residual rows gathered in xs (normalized in place). */
+static void argmax_rows(const struct net *nt, real *xs, real *z, const int *rows, int k, int *best)
+{
+	const struct llama_config *c = nt->c;
+	rmsnorm_forward(xs, NULL, xs, W(nt, LLAMA_NORM, -1), k, c->hidden, c->rms_eps);
+	matmul_forward(z, xs, W(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
+	struct amax a = { z, rows, best, c->vocab };
+	parallel_for(k, argmax_item, &a);
+}
+
+CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens, const int *tokens,
+                     const int *from, int *best)
+{
+	const struct llama_config *c = nt->c;
+	const int C = c->hidden, V = c->vocab, R = head_chunk(c);
+	size_t want = 0;
+	for (int s = 0; s < n; s++)
+		want += lens[s] - (from ? from[s] : 0);
+	if (batch_prepare(c, w, n, lens, NULL, 0))
+		return -1;
+	real *z = wbuf(w, B_LOGITS, (size_t)R * V);
+	int *rows = wibuf(w, I_ROWS, R);
+	if (!z || !rows)
+		return -1;
+	if (want > 0)
+		layers_forward(nt, w, tokens, NULL, 0);
+	/* The rows wanted are gathered, chunk by chunk in order, into xf (free after the layers):
+	 * only they go through the final norm and lm_head. */
+	const real *x = final_x(c, w, 0);
+	real *xs = w->b[B_XF];
+	int k = 0;
+	for (int s = 0; s < n; s++) {
+		int i0 = w->off[s] + (from ? from[s] : 0);
+		for (int i = w->off[s]; i < i0; i++)
+			best[i] = -1;
+		for (int i = i0; i < w->off[s + 1]; i++) {
+			memcpy(xs + (size_t)k * C, x + (size_t)i * C, C * sizeof(real));
+			rows[k++] = i;
+			if (k == R) {
+				argmax_rows(nt, xs, z, rows, k, best);
+				k = 0;
+			}
+		}
+	}
+	if (k > 0)
+		argmax_rows(nt, xs, z, rows, k, best);
+	return 0;
+}
+
 /* Appends the batch to cache rows and gives the logits after each sequence's last token. */
 CORE int core_step(const struct net *nt, struct ws *w, int n, const int *lens, const int *tokens,
                    const struct kv *kc, real *logits)
@@ -1011,6 +1088,18 @@ int llama_logprobs(struct llama_model *m, int n, const int *lens, const int *tok
 	if (check_tokens(m, n, lens, tokens))
 		return -1;
 	return core_logprobs(&nt, &m->ws->w, n, lens, tokens, logp);
+}
+
+int llama_argmax(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
+                 int *best)
+{
+	struct net nt = net_of(m);
+	if (check_tokens(m, n, lens, tokens))
+		return -1;
+	for (int s = 0; from && s < n; s++)
+		if (from[s] < 0 || from[s] > lens[s])
+			return err_set("sequence %d: from %d outside [0, %d]", s, from[s], lens[s]);
+	return core_argmax(&nt, &m->ws->w, n, lens, tokens, from, best);
 }
 
 /* Cache rows: [slot][layer][max_len][kv_heads·head_dim], keys and values apart. */

@@ -1,7 +1,7 @@
 /* Unit tests of common/llama: config.json parsing and writing, the tensor table, and the forward
  * pass against an independent naive implementation written here (double precision, plain loops,
  * one sequence at a time, no cache), cached decoding against the full forward pass, batched
- * against unbatched. */
+ * against unbatched, the greedy argmax (ties, NaN, ±inf) against the forward pass's logits. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -492,6 +492,143 @@ static void test_greedy_generation(void)
 	llama_free(m);
 }
 
+/* --- the greedy argmax --- */
+
+/* The greedy rule, written here: the largest value, ties to the lowest index, never a NaN; -1
+ * when every value is NaN. */
+static int ref_argmax(const float *z, int V)
+{
+	int b = -1;
+	for (int j = 0; j < V; j++)
+		if (!isnan(z[j]) && (b < 0 || z[j] > z[b]))
+			b = j;
+	return b;
+}
+
+/* Another value within tol of z[b] but not equal to it: float rounding may pick either. */
+static int near_tie(const float *z, int V, int b, double tol)
+{
+	for (int j = 0; b >= 0 && j < V; j++)
+		if (z[j] != z[b] && fabs(z[j] - z[b]) <= tol * (1 + fabs(z[b])))
+			return 1;
+	return 0;
+}
+
+/* llama_argmax of the batch against ref_argmax of llama_forward's logits: -1 before from[s],
+ * the same token after (exact ties included), except at near ties, whose count is returned (-1
+ * on a failed call). */
+static int check_argmax(struct llama_model *m, int n, const int *lens, const int *tok, const int *from,
+                        const char *what)
+{
+	int N = 0, V = m->cfg.vocab, near = 0;
+	for (int s = 0; s < n; s++)
+		N += lens[s];
+	float *z = malloc((size_t)N * V * sizeof *z);
+	int *best = malloc(N * sizeof *best);
+	for (int i = 0; i < N; i++)
+		best[i] = -2;
+	int ok = llama_forward(m, n, lens, tok, z) == 0 && llama_argmax(m, n, lens, tok, from, best) == 0;
+	CHECK(ok, "%s: %s", what, err_get());
+	for (int s = 0, off = 0; ok && s < n; off += lens[s++])
+		for (int t = 0; t < lens[s]; t++) {
+			const float *zt = z + (size_t)(off + t) * V;
+			int want = from && t < from[s] ? -1 : ref_argmax(zt, V), got = best[off + t];
+			if (want >= 0 && near_tie(zt, V, want, 1e-5)) {
+				near++;
+				continue;
+			}
+			CHECK(got == want, "%s: sequence %d position %d: %d, want %d (logits %g, %g)", what, s, t,
+			      got, want, got >= 0 ? zt[got] : NAN, want >= 0 ? zt[want] : NAN);
+		}
+	free(z);
+	free(best);
+	return ok ? near : -1;
+}
+
+/* The argmax at every position, or from a start in each sequence, is the greedy choice among the
+ * logits llama_forward gives. First on the random head (near ties are skipped), then with exact
+ * ties and a NaN row: lm_head row j has one non-zero, s·e_(j mod 12), so that its logit is one
+ * product, the same bits whatever way gemm sums (equal rows in general are not: gemm's edge
+ * columns may round differently); every maximum is shared by the copies of its row, and the
+ * lowest id must win. */
+static void test_argmax_forward(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = random_model(c, 13);
+	const int V = c.vocab, C = c.hidden, B = 12;
+	float *head = llama_param(m, "lm_head.weight", NULL);
+	int lens[4] = { 9, 1, 17, 4 }, tok[31], best[31], all[4] = { 0, 0, 0, 0 };
+	int from[4] = { 3, 1, 0, 4 };
+	random_tokens(tok, 31, V, 17);
+	CHECK(check_argmax(m, 4, lens, tok, NULL, "random head") == 0, "near ties: pick another seed");
+	CHECK(check_argmax(m, 4, lens, tok, from, "random head, from") == 0, "from");
+	memset(head, 0, (size_t)V * C * sizeof *head);
+	for (int j = 0; j < V; j++)
+		head[(size_t)j * C + j % B] = (j % B % 2 ? -1 : 1) * (1 + 0.125f * (j % B));
+	CHECK(check_argmax(m, 4, lens, tok, NULL, "ties") == 0, "near ties: pick another seed");
+	CHECK(check_argmax(m, 4, lens, tok, all, "from 0") == 0, "from 0");
+	CHECK(check_argmax(m, 4, lens, tok, from, "from") == 0, "from");
+	CHECK(llama_argmax(m, 4, lens, tok, NULL, best) == 0, "%s", err_get());
+	int seen[12] = { 0 }, d = 0, after[31];
+	for (int i = 0; i < 31; i++) {
+		CHECK(best[i] >= 0 && best[i] < B, "position %d: %d, not the lowest of its copies", i, best[i]);
+		if (best[i] >= 0 && best[i] < B && ++seen[best[i]] > seen[d])
+			d = best[i];
+	}
+	/* Row d (the most chosen) NaN: its first copy takes its place. */
+	memset(head + (size_t)d * C, 0, C * sizeof *head);
+	head[(size_t)d * C] = NAN;
+	CHECK(check_argmax(m, 4, lens, tok, from, "NaN row") == 0, "NaN row");
+	CHECK(llama_argmax(m, 4, lens, tok, NULL, after) == 0, "%s", err_get());
+	for (int i = 0; i < 31; i++)
+		CHECK(after[i] == (best[i] == d ? d + B : best[i]), "NaN row %d: position %d: %d, was %d", d, i,
+		      after[i], best[i]);
+	CHECK(seen[d] > 1, "token %d chosen %d times", d, seen[d]);
+	llama_free(m);
+}
+
+/* Logits made known through lm_head: all equal but a NaN (the lowest other id), all NaN (-1), and
+ * ±inf (row j = −inf at dimension 0: every logit −inf where the normed state is positive there,
+ * +inf elsewhere; token 0 either way). */
+static void test_argmax_special(void)
+{
+	struct llama_config c = small_config(0, 2, 0);
+	struct llama_model *m = random_model(c, 14);
+	const int V = c.vocab, C = c.hidden;
+	float *head = llama_param(m, "lm_head.weight", NULL), *z = malloc(20 * V * sizeof *z);
+	int lens[2] = { 7, 13 }, tok[20], best[20];
+	random_tokens(tok, 20, V, 3);
+	memset(head, 0, (size_t)V * C * sizeof *head);
+	head[C] = NAN;   /* row 1 */
+	CHECK(llama_argmax(m, 2, lens, tok, NULL, best) == 0, "%s", err_get());
+	for (int i = 0; i < 20; i++)
+		CHECK(best[i] == 0, "zero logits, NaN at 1: position %d: %d", i, best[i]);
+	head[0] = NAN;   /* rows 0 and 1 */
+	CHECK(llama_argmax(m, 2, lens, tok, NULL, best) == 0, "%s", err_get());
+	for (int i = 0; i < 20; i++)
+		CHECK(best[i] == 2, "NaN at 0 and 1: position %d: %d", i, best[i]);
+	for (size_t i = 0; i < (size_t)V * C; i++)
+		head[i] = NAN;
+	CHECK(llama_argmax(m, 2, lens, tok, NULL, best) == 0, "%s", err_get());
+	for (int i = 0; i < 20; i++)
+		CHECK(best[i] == -1, "all NaN: position %d: %d", i, best[i]);
+	memset(head, 0, (size_t)V * C * sizeof *head);
+	for (int j = 0; j < V; j++)
+		head[(size_t)j * C] = -INFINITY;
+	CHECK(llama_forward(m, 2, lens, tok, z) == 0 && llama_argmax(m, 2, lens, tok, NULL, best) == 0, "%s", err_get());
+	int neg = 0;
+	for (int i = 0; i < 20; i++) {
+		int all_neg = 1;
+		for (int j = 0; j < V; j++)
+			all_neg &= z[(size_t)i * V + j] == -INFINITY;
+		neg += all_neg;
+		CHECK(best[i] == 0, "±inf: position %d: %d", i, best[i]);
+	}
+	CHECK(neg > 0 && neg < 20, "%d of 20 positions with every logit -inf: pick another seed", neg);
+	free(z);
+	llama_free(m);
+}
+
 /* Every result is the same bits with 1 or 3 threads (the work is cut by shape, not by thread
  * count). Sizes give several gemm tiles (row bands and feature tiles) and many items. */
 static void test_threads_same_bits(void)
@@ -511,6 +648,7 @@ static void test_threads_same_bits(void)
 		tgt[i] = i % 7 ? tok[(i + 1) % N] : -1;
 	size_t V = c.vocab, np = m->n_params;
 	float *out[2], *lp[2], *step[2], *grad[2];
+	int *best[2], from[NS] = { 0, 3, 10, 179, 90 };
 	double loss[2];
 	for (int r = 0; r < 2; r++) {
 		llama_set_threads(r ? 3 : 1);
@@ -518,8 +656,10 @@ static void test_threads_same_bits(void)
 		lp[r] = malloc(N * sizeof(float));
 		step[r] = malloc(2 * NS * V * sizeof(float));
 		grad[r] = malloc(np * sizeof(float));
+		best[r] = malloc(N * sizeof(int));
 		struct llama_cache *kc = llama_cache_new(m, NS, 256);
 		CHECK(llama_forward(m, NS, lens, tok, out[r]) == 0 && llama_logprobs(m, NS, lens, tok, lp[r]) == 0 &&
+		      llama_argmax(m, NS, lens, tok, from, best[r]) == 0 &&
 		      llama_step(m, kc, NS, slots, lens, tok, step[r]) == 0 &&
 		      llama_step(m, kc, NS, slots, one, tok, step[r] + NS * V) == 0 &&
 		      llama_loss_grad(m, B, T, tok, tgt, grad[r], &loss[r]) == 0, "threads %d: %s", r ? 3 : 1, err_get());
@@ -528,16 +668,17 @@ static void test_threads_same_bits(void)
 	llama_set_threads(1);
 	CHECK(memcmp(out[0], out[1], N * V * sizeof(float)) == 0, "forward logits differ");
 	CHECK(memcmp(lp[0], lp[1], N * sizeof(float)) == 0, "log-probs differ");
+	CHECK(memcmp(best[0], best[1], N * sizeof(int)) == 0, "argmax differs");
 	CHECK(memcmp(step[0], step[1], 2 * NS * V * sizeof(float)) == 0, "cached steps differ");
 	CHECK(memcmp(grad[0], grad[1], np * sizeof(float)) == 0 && loss[0] == loss[1], "gradients differ");
 	for (int r = 0; r < 2; r++) {
-		free(out[r]); free(lp[r]); free(step[r]); free(grad[r]);
+		free(out[r]); free(lp[r]); free(step[r]); free(grad[r]); free(best[r]);
 	}
 	llama_free(m);
 }
 
-/* A large vocabulary sends lm_head through several row chunks (about 4M logits each): scoring
- * and the training head must give what one-chunk batches give. */
+/* A large vocabulary sends lm_head through several row chunks (about 4M logits each): scoring,
+ * the argmax and the training head must give what one-chunk batches give. */
 static void test_head_chunks(void)
 {
 	struct llama_config c;
@@ -573,6 +714,11 @@ static void test_head_chunks(void)
 		scale = fmax(scale, fabs(g[i]));
 	}
 	CHECK(lpw < 1e-5, "chunked log-probs differ by %g", lpw);
+	int from[B] = { 0, 20, 49 };   /* the argmax of 150 and of 81 rows: 2 and 1 chunks */
+	int near = check_argmax(m, B, lens, tok, NULL, "chunked argmax");
+	CHECK(near >= 0 && near < 3, "chunked argmax: %d near ties", near);
+	near = check_argmax(m, B, lens, tok, from, "chunked argmax from");
+	CHECK(near >= 0 && near < 3, "chunked argmax from: %d near ties", near);
 	CHECK(fabs(loss - lsum / count) < 1e-5 * loss, "chunked loss %.9g vs %.9g", loss, lsum / count);
 	CHECK(worst < 1e-4 * scale, "chunked gradient differs by %g (scale %g)", worst, scale);
 	free(g); free(gb); free(sum);
@@ -591,6 +737,12 @@ static void test_bad_input(void)
 	CHECK(llama_logprobs(m, 1, lens, tok, out) == -1 && strstr(err_get(), "token id -1"), "negative token");
 	CHECK(llama_forward(m, 1, &zero, tok, out) == -1 && strstr(err_get(), "length 0"), "empty sequence");
 	CHECK(llama_forward(m, 0, lens, tok, out) == -1 && strstr(err_get(), "empty batch"), "empty batch");
+	int best[2], from = 3;
+	tok[1] = 4;
+	CHECK(llama_argmax(m, 1, lens, tok, &from, best) == -1 && strstr(err_get(), "sequence 0: from 3 outside [0, 2]"),
+	      "from: %s", err_get());
+	from = -1;
+	CHECK(llama_argmax(m, 1, lens, tok, &from, best) == -1 && strstr(err_get(), "from -1"), "from: %s", err_get());
 	c.heads = 3;
 	c.head_dim = 8;
 	CHECK(!llama_new(&c) && strstr(err_get(), "num_key_value_heads"), "bad config: %s", err_get());
@@ -608,6 +760,8 @@ int main(void)
 	T_RUN(test_batched_equals_unbatched);
 	T_RUN(test_cache_equals_full);
 	T_RUN(test_greedy_generation);
+	T_RUN(test_argmax_forward);
+	T_RUN(test_argmax_special);
 	T_RUN(test_threads_same_bits);
 	T_RUN(test_head_chunks);
 	T_RUN(test_bad_input);
