@@ -124,6 +124,16 @@ int stdout_is_tty_refuse(void)
 	return 0;
 }
 
+long long arg_int(const char *opt, const char *s, long long lo, long long hi)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		usage_err("%s: '%s' is not an integer in %lld..%lld", opt, s, lo, hi);
+	return v;
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

@@ -29,6 +29,10 @@ void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void print_version(void);            /* "prog (recycle) VERSION" on stdout */
 int stdout_is_tty_refuse(void);      /* err_set + -1 when stdout is a terminal (binary output) */
 
+/* An integer option argument in [lo, hi], or a usage error naming the option (exit 2):
+ * "OPT: 'S' is not an integer in LO..HI". */
+long long arg_int(const char *opt, const char *s, long long lo, long long hi);
+
 /* Allocation for tools (die on failure). Library code checks malloc itself. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t sz);

@@ -72,16 +72,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static long long opt_int(const char *opt, const char *s, long long lo, long long hi)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		usage_err("--%s: '%s' is not an integer in %lld..%lld", opt, s, lo, hi);
-	return v;
-}
-
 static double opt_double(const char *opt, const char *s, int positive)
 {
 	char *end;
@@ -248,14 +238,16 @@ int main(int argc, char **argv)
 				name = l->name;
 		if (ch != 'q' && ch != 'h' && ch != O_VERSION && ch != '?')
 			init_opt = name;
+		char dname[48];
+		snprintf(dname, sizeof dname, "--%s", name ? name : "?");
 		switch (ch) {
-		case 'n': o.dim = (int)opt_int(name, optarg, 1, CMA_MAX_DIM); break;
+		case 'n': o.dim = (int)arg_int(dname, optarg, 1, CMA_MAX_DIM); break;
 		case O_NAMES: names = optarg; break;
 		case O_X0: x0 = optarg; break;
 		case 's': o.sigma = opt_double(name, optarg, 1); break;
-		case 'p': o.popsize = (int)opt_int(name, optarg, 2, 1000000); break;
-		case O_SEED: o.seed = (uint64_t)opt_int(name, optarg, 0, INT64_MAX); break;
-		case O_MAXEVALS: o.maxevals = opt_int(name, optarg, 1, INT64_MAX); break;
+		case 'p': o.popsize = (int)arg_int(dname, optarg, 2, 1000000); break;
+		case O_SEED: o.seed = (uint64_t)arg_int(dname, optarg, 0, INT64_MAX); break;
+		case O_MAXEVALS: o.maxevals = arg_int(dname, optarg, 1, INT64_MAX); break;
 		case O_MAP: {
 			int m = cma_map_parse(optarg);
 			if (m < 0)
@@ -275,8 +267,8 @@ int main(int argc, char **argv)
 		case O_FTARGET: o.ftarget = opt_double(name, optarg, 0); break;
 		case O_TOLFUN: o.tolfun = opt_double(name, optarg, -1); break;
 		case O_TOLX: o.tolx = opt_double(name, optarg, -1); break;
-		case O_TOLFLAT: o.tolflat = (int)opt_int(name, optarg, 0, INT32_MAX); break;
-		case O_RESTARTS: o.restarts = (int)opt_int(name, optarg, 0, 20); break;
+		case O_TOLFLAT: o.tolflat = (int)arg_int(dname, optarg, 0, INT32_MAX); break;
+		case O_RESTARTS: o.restarts = (int)arg_int(dname, optarg, 0, 20); break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: print_version(); return 0;

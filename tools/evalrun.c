@@ -48,15 +48,6 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
-static long num_arg(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || v < lo || v > hi)
-		usage_err("%s: '%s' is not a number in %ld..%ld", opt, s, lo, hi);
-	return v;
-}
-
 static int is_stdin(const char *s) { return s && (!strcmp(s, "-") || !strcmp(s, "@-")); }
 
 /* State for failure records. */
@@ -100,10 +91,10 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 't': tasks[ntasks++] = optarg; break;
 		case 'r': recarg = optarg; break;
-		case 'n': limit = num_arg("--limit", optarg, 1, 1L << 40); given_builtin = 1; break;
-		case 'b': batch = num_arg("--batch", optarg, 1, 4096); given_builtin = 1; break;
-		case O_MAXNEW: max_new = num_arg("--max-new", optarg, 1, 1 << 20); given_builtin = 1; break;
-		case 'j': threads = (int)num_arg("--threads", optarg, 1, 1024); given_builtin = 1; break;
+		case 'n': limit = arg_int("--limit", optarg, 1, 1L << 40); given_builtin = 1; break;
+		case 'b': batch = arg_int("--batch", optarg, 1, 4096); given_builtin = 1; break;
+		case O_MAXNEW: max_new = arg_int("--max-new", optarg, 1, 1 << 20); given_builtin = 1; break;
+		case 'j': threads = (int)arg_int("--threads", optarg, 1, 1024); given_builtin = 1; break;
 		case O_EXEC: xo.cmd = optarg; break;
 		case O_TIMEOUT: {
 			char *end;

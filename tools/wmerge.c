@@ -38,15 +38,6 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
-static long num_arg(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || v < lo || v > hi)
-		usage_err("%s: '%s' is not a number in %ld..%ld", opt, s, lo, hi);
-	return v;
-}
-
 static void on_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	struct progress *pg = ctx;
@@ -102,14 +93,14 @@ int main(int argc, char **argv)
 			if (p.acc != DT_F32 && p.acc != DT_F64)
 				usage_err("--acc: '%s' is neither f32 nor f64", optarg);
 			break;
-		case 'j': p.threads = (int)num_arg("--threads", optarg, 1, 256); break;
+		case 'j': p.threads = (int)arg_int("--threads", optarg, 1, 256); break;
 		case 'o': out = optarg; break;
 		case O_DONOR: donor_arg = optarg; break;
 		case O_SHARD:
 			if (st_parse_size(optarg, &wo.shard_size) < 0 || wo.shard_size == 0)
 				usage_err("--shard-size: bad size '%s'", optarg);
 			break;
-		case 'z': wo.zstd_level = optarg ? (int)num_arg("--zstd", optarg, 1, 22) : 3; break;
+		case 'z': wo.zstd_level = optarg ? (int)arg_int("--zstd", optarg, 1, 22) : 3; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: print_version(); return 0;

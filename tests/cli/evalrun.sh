@@ -221,7 +221,7 @@ fail_run 2 "standard input is given twice" "stdin twice (-r, CKPT)" evalrun -r @
 fail_run 2 "standard input is given twice" "stdin twice (-t, CKPT)" evalrun -t - -
 fail_run 2 "both score as \"cmp\"" "two files, one task name" evalrun -t t/cmp.dev.jsonl -t x/cmp.test.jsonl m
 fail_run 2 "empty task name" "task file with no name" evalrun -t t/.hidden m
-fail_run 2 "--batch: '0' is not a number" "--batch 0" evalrun -b 0 -t t/cmp.dev.jsonl m
+fail_run 2 "--batch: '0' is not an integer in 1..4096" "--batch 0" evalrun -b 0 -t t/cmp.dev.jsonl m
 fail_run 2 "--max-new: 'x'" "--max-new x" evalrun --max-new x -t t/cmp.dev.jsonl m
 fail_run 2 "--threads: '0'" "-j 0" evalrun -j 0 -t t/cmp.dev.jsonl m
 fail_run 2 "--limit: '-1'" "--limit -1" evalrun -n -1 -t t/cmp.dev.jsonl m
