@@ -1,10 +1,11 @@
-/* eval.c — see eval.h: the built-in evaluator (log-likelihoods, greedy decoding, the task
+/* eval.c — see eval.h: the built-in evaluator (log-likelihoods, greedy matches, the task
  * metrics) and the record fields. The external harness is in eval_exec.c.
  *
- * Scoring packs whole sequences (context + continuation) into one llama_logprobs call: no
- * padding, so sequences of any lengths batch together and the order does not matter. Generation
- * keeps every slot of the KV cache busy: a sequence that finishes (done, or off its target) frees
- * its slot for the next prompt in the same step as the others' one-token steps. */
+ * Both kinds of pass pack whole sequences (context + continuation) into one llama_logprobs or
+ * llama_argmax call: no padding, so sequences of any lengths batch together and the order does
+ * not matter. Generation is judged teacher-forced, never decoded: greedy decoding reproduces a
+ * target exactly when the argmax after the prompt and after each target token but the last is
+ * the next target token, and one pass gives all of those argmaxes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,6 @@
 #include "eval.h"
 #include "lmio.h"
 #include "rec.h"
-
-int eval_argmax_f(const float *v, size_t n)
-{
-	int best = -1;
-	for (size_t j = 0; j < n; j++)
-		if (!isnan(v[j]) && (best < 0 || v[j] > v[best]))
-			best = (int)j;
-	return best;
-}
 
 int eval_argmax_d(const double *v, size_t n)
 {
@@ -47,53 +39,88 @@ static int grow_int(int **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* One packed forward pass: sequence i runs its context and its continuation but the last `drop`
+ * tokens (a sequence with fewer continuation tokens does not run). */
+struct pass {
+	int drop;
+	int *tok, *lens, *from;   /* tok grows; lens and from have room for batch sequences */
+	size_t cap;
+	int n;                    /* sequences in the pass */
+	size_t N;                 /* their tokens */
+};
+
+static int pass_init(struct pass *p, int batch, int drop)
+{
+	memset(p, 0, sizeof *p);
+	p->drop = drop;
+	if (batch < 1)
+		return err_set("batch %d: must be at least 1", batch);
+	p->lens = malloc((size_t)batch * sizeof *p->lens);
+	p->from = malloc((size_t)batch * sizeof *p->from);
+	if (!p->lens || !p->from)
+		return err_oom();
+	return 0;
+}
+
+static void pass_free(struct pass *p)
+{
+	free(p->tok);
+	free(p->lens);
+	free(p->from);
+}
+
+/* Fills p with the sequences from s[i0] on: up to batch that run and EVAL_PASS_TOKENS tokens (at
+ * least one sequence); *i1 is the first sequence left for the next pass. from[k] is the position
+ * of the k-th sequence's last context token, the first whose next token is a continuation's. */
+static int pass_fill(struct pass *p, const struct eval_seq *s, size_t n, size_t i0, int batch, size_t *i1)
+{
+	size_t i = i0;
+	p->n = 0;
+	p->N = 0;
+	for (; i < n && p->n < batch; i++) {
+		if (s[i].nctx < 1 || s[i].nctx + s[i].ncont > INT32_MAX / 4)
+			return err_set("sequence %zu: %zu context and %zu continuation tokens", i, s[i].nctx, s[i].ncont);
+		if (s[i].ncont < (size_t)p->drop)
+			continue;
+		size_t nc = s[i].ncont - p->drop, L = s[i].nctx + nc;
+		if (p->n > 0 && p->N + L > EVAL_PASS_TOKENS)
+			break;
+		if (grow_int(&p->tok, &p->cap, p->N + L) < 0)
+			return -1;
+		memcpy(p->tok + p->N, s[i].ctx, s[i].nctx * sizeof *p->tok);
+		memcpy(p->tok + p->N + s[i].nctx, s[i].cont, nc * sizeof *p->tok);
+		p->lens[p->n] = (int)L;
+		p->from[p->n++] = (int)s[i].nctx - 1;
+		p->N += L;
+	}
+	*i1 = i;
+	return 0;
+}
+
 int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
                 uint64_t *tokens, struct progress *pg)
 {
-	int *tok = NULL, *lens = NULL;
+	struct pass p;
 	float *logp = NULL;
-	size_t cap = 0, lcap = 0;
+	size_t lcap = 0;
 	int rc = -1;
-	if (batch < 1)
-		return err_set("batch %d: must be at least 1", batch);
-	if (!(lens = malloc((size_t)batch * sizeof *lens)))
-		return err_oom();
-	for (size_t i0 = 0; i0 < n; ) {
-		/* One pass: up to batch sequences and EVAL_PASS_TOKENS tokens (at least one sequence). */
-		size_t i1 = i0, N = 0;
-		while (i1 < n && i1 - i0 < (size_t)batch) {
-			size_t L = s[i1].nctx + s[i1].ncont;
-			if (s[i1].nctx < 1 || L > INT32_MAX / 4) {
-				err_set("sequence %zu: %zu context and %zu continuation tokens", i1, s[i1].nctx, s[i1].ncont);
-				goto out;
-			}
-			if (i1 > i0 && N + L > EVAL_PASS_TOKENS)
-				break;
-			N += L;
-			i1++;
-		}
-		if (grow_int(&tok, &cap, N) < 0)
+	if (pass_init(&p, batch, 0) < 0)
+		goto out;
+	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
+		if (pass_fill(&p, s, n, i0, batch, &i1) < 0)
 			goto out;
-		if (N > lcap) {
-			float *q = realloc(logp, N * sizeof *logp);
+		if (p.N > lcap) {
+			float *q = realloc(logp, p.N * sizeof *logp);
 			if (!q) {
 				err_oom();
 				goto out;
 			}
 			logp = q;
-			lcap = N;
+			lcap = p.N;
 		}
-		size_t at = 0;
-		for (size_t i = i0; i < i1; i++) {
-			for (size_t j = 0; j < s[i].nctx; j++)
-				tok[at++] = s[i].ctx[j];
-			for (size_t j = 0; j < s[i].ncont; j++)
-				tok[at++] = s[i].cont[j];
-			lens[i - i0] = (int)(s[i].nctx + s[i].ncont);
-		}
-		if (llama_logprobs(m, (int)(i1 - i0), lens, tok, logp) < 0)
+		if (llama_logprobs(m, p.n, p.lens, p.tok, logp) < 0)
 			goto out;
-		at = 0;
+		size_t at = 0;
 		for (size_t i = i0; i < i1; i++) {
 			double sum = 0;
 			for (size_t j = 0; j < s[i].ncont; j++)
@@ -102,131 +129,54 @@ int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int b
 			at += s[i].nctx + s[i].ncont;
 		}
 		if (tokens)
-			*tokens += N;
+			*tokens += p.N;
 		if (pg)
 			progress_add(pg, i1 - i0);
-		i0 = i1;
 	}
 	rc = 0;
 out:
-	free(tok);
-	free(lens);
+	pass_free(&p);
 	free(logp);
 	return rc;
 }
 
-int eval_greedy(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, int max_new,
-                int32_t *const *out, size_t *nout, uint64_t *tokens, struct progress *pg)
+int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
+               uint64_t *tokens, struct progress *pg)
 {
-	const int V = m->cfg.vocab;
-	struct llama_cache *kc = NULL;
-	float *logits = NULL;
-	int *tok = NULL, *sl = NULL, *lens = NULL, *who = NULL;
-	size_t *k = NULL, cap = 0, want_max = 0, len_max = 1;
+	struct pass p;
+	int *best = NULL;
+	size_t bcap = 0;
 	int rc = -1;
-	if (batch < 1)
-		return err_set("batch %d: must be at least 1", batch);
-	if (max_new < 0)
-		return err_set("max_new %d: must be 0 or more", max_new);
-	/* A slot holds the prompt and every decoded token but the last (never fed back). */
-	for (size_t i = 0; i < n; i++) {
-		size_t want = s[i].cont ? s[i].ncont : (size_t)max_new;
-		nout[i] = 0;
-		if (s[i].nctx < 1 || s[i].nctx + want > INT32_MAX / 4)
-			return err_set("sequence %zu: %zu context and %zu tokens to decode", i, s[i].nctx, want);
-		if (want > 0 && s[i].nctx + want - 1 > len_max)
-			len_max = s[i].nctx + want - 1;
-		if (want > want_max)
-			want_max = want;
-	}
-	int B = (size_t)batch < n ? batch : (int)(n ? n : 1);
-	if (want_max == 0) {
-		if (pg)
-			progress_add(pg, n);
-		goto done;
-	}
-	if (!(kc = llama_cache_new(m, B, (int)len_max)))
-		return -1;
-	logits = malloc((size_t)B * V * sizeof *logits);
-	sl = malloc((size_t)B * sizeof *sl);
-	lens = malloc((size_t)B * sizeof *lens);
-	who = malloc((size_t)B * sizeof *who);   /* the sequence in each slot, -1 when free */
-	k = calloc((size_t)B, sizeof *k);        /* tokens decoded by each slot's sequence */
-	if (!logits || !sl || !lens || !who || !k) {
-		err_oom();
+	if (pass_init(&p, batch, 1) < 0)
 		goto out;
-	}
-	for (int b = 0; b < B; b++)
-		who[b] = -1;
-	size_t next = 0;
-	for (;;) {
-		/* Fill free slots; sequences with nothing to decode finish at once. */
-		for (int b = 0; b < B; b++)
-			while (who[b] < 0 && next < n) {
-				size_t i = next++;
-				size_t want = s[i].cont ? s[i].ncont : (size_t)max_new;
-				if (want == 0) {
-					if (pg)
-						progress_add(pg, 1);
-					continue;
-				}
-				who[b] = (int)i;
-				k[b] = 0;
-				llama_cache_clear(kc, b);
-			}
-		/* One step: a prompt for each new sequence, the last decoded token for the others. */
-		int ns = 0;
-		size_t N = 0;
-		for (int b = 0; b < B; b++) {
-			if (who[b] < 0)
-				continue;
-			const struct eval_seq *q = &s[who[b]];
-			size_t L = k[b] == 0 ? q->nctx : 1;
-			if (grow_int(&tok, &cap, N + L) < 0)
-				goto out;
-			if (k[b] == 0)
-				for (size_t j = 0; j < L; j++)
-					tok[N + j] = q->ctx[j];
-			else
-				tok[N] = out[who[b]][k[b] - 1];
-			sl[ns] = b;
-			lens[ns++] = (int)L;
-			N += L;
-		}
-		if (ns == 0)
-			break;
-		if (llama_step(m, kc, ns, sl, lens, tok, logits) < 0)
+	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
+		if (pass_fill(&p, s, n, i0, batch, &i1) < 0)
 			goto out;
-		if (tokens)
-			*tokens += N;
-		for (int r = 0; r < ns; r++) {
-			int b = sl[r];
-			size_t i = (size_t)who[b];
-			size_t want = s[i].cont ? s[i].ncont : (size_t)max_new;
-			int g = eval_argmax_f(logits + (size_t)r * V, (size_t)V);
-			int finished = g < 0;
-			if (g >= 0) {
-				out[i][k[b]++] = g;
-				finished = k[b] == want || (s[i].cont && g != s[i].cont[k[b] - 1]);
-			}
-			if (finished) {
-				nout[i] = k[b];
-				who[b] = -1;
-				if (pg)
-					progress_add(pg, 1);
-			}
+		/* The argmax after the context's last token and after each target token but the last:
+		 * the tokens greedy decoding gives, as long as it follows the target. */
+		if (p.n > 0) {
+			if (grow_int(&best, &bcap, p.N) < 0 || llama_argmax(m, p.n, p.lens, p.tok, p.from, best) < 0)
+				goto out;
 		}
+		size_t at = 0;
+		for (size_t i = i0; i < i1; i++) {
+			agree[i] = 0;
+			if (s[i].ncont == 0)
+				continue;
+			const int *b = best + at + s[i].nctx - 1;
+			while (agree[i] < s[i].ncont && b[agree[i]] == s[i].cont[agree[i]])
+				agree[i]++;
+			at += s[i].nctx + s[i].ncont - 1;
+		}
+		if (tokens)
+			*tokens += p.N;
+		if (pg)
+			progress_add(pg, i1 - i0);
 	}
-done:
 	rc = 0;
 out:
-	llama_cache_free(kc);
-	free(logits);
-	free(tok);
-	free(sl);
-	free(lens);
-	free(who);
-	free(k);
+	pass_free(&p);
+	free(best);
 	return rc;
 }
 
@@ -243,49 +193,36 @@ size_t eval_task_seqs(const task *t)
 static int score_gen(struct llama_model *m, const task *t, const struct eval_opts *o, double *each,
                      struct eval_result *r)
 {
-	size_t n = t->n, room = 0;
+	size_t n = t->n;
 	struct eval_seq *s = calloc(n ? n : 1, sizeof *s);
-	int32_t **out = calloc(n ? n : 1, sizeof *out), *buf = NULL;
-	size_t *nout = calloc(n ? n : 1, sizeof *nout);
+	size_t *agree = calloc(n ? n : 1, sizeof *agree);
 	int rc = -1;
-	if (!s || !out || !nout)
-		goto oom;
+	if (!s || !agree) {
+		err_oom();
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const task_example *e = &t->ex[i];
 		s[i].ctx = t->tok + e->ctx.off;
 		s[i].nctx = e->ctx.len;
 		s[i].cont = t->tok + e->tgt.off;
-		/* A target longer than max_new cannot match: nothing is decoded for it. */
+		/* A target longer than max_new cannot match: it is not run. */
 		s[i].ncont = o->max_new > 0 && e->tgt.len > (size_t)o->max_new ? 0 : e->tgt.len;
-		room += s[i].ncont;
 	}
-	if (!(buf = malloc((room ? room : 1) * sizeof *buf)))
-		goto oom;
-	room = 0;
-	for (size_t i = 0; i < n; i++) {
-		out[i] = buf + room;
-		room += s[i].ncont;
-	}
-	if (eval_greedy(m, s, n, o->batch, o->max_new, out, nout, &r->tokens, o->pg) < 0)
+	if (eval_match(m, s, n, o->batch, agree, &r->tokens, o->pg) < 0)
 		goto out;
 	double hits = 0;
 	for (size_t i = 0; i < n; i++) {
-		int hit = s[i].ncont > 0 && nout[i] == s[i].ncont &&
-		          memcmp(out[i], s[i].cont, s[i].ncont * sizeof *out[i]) == 0;
+		int hit = s[i].ncont > 0 && agree[i] == s[i].ncont;
 		hits += hit;
 		if (each)
 			each[i] = hit;
 	}
 	r->score = hits / (double)n;
 	rc = 0;
-	goto out;
-oom:
-	err_oom();
 out:
 	free(s);
-	free(out);
-	free(buf);
-	free(nout);
+	free(agree);
 	return rc;
 }
 

@@ -6,9 +6,12 @@
  * The metrics of DESIGN.md "Task files", each higher-is-better:
  *   generation       exact match: greedy decoding from the prompt gives the target's tokens, all
  *                    len(target) of them. Greedy picks the largest logit, ties to the lowest token
- *                    id, never a NaN. Decoding an example stops at its first token that differs
- *                    from the target (it can no longer match) or after len(target) tokens; a
- *                    target longer than max_new is a miss, not decoded.
+ *                    id, never a NaN (every logit NaN: no token, a miss). Nothing is decoded: in
+ *                    one teacher-forced pass over prompt + target[:-1], the argmax at each of the
+ *                    last len(target) positions must be the next target token (eval_match). That
+ *                    is decoding's decision, reached without a KV cache or one step a token; the
+ *                    two differ only where float rounding of a near tie differs between a packed
+ *                    pass and a cached step. A target longer than max_new is a miss, not run.
  *   multiple choice  accuracy: the model's answer is the choice whose tokens have the largest
  *                    summed log-likelihood given the prompt (Σ log P(c_j | prompt, c_<j); no length
  *                    normalization), ties to the lowest index; a NaN sum never wins, and when every
@@ -31,12 +34,12 @@
 #include "st.h"
 #include "task.h"
 
-/* Tokens in one packed forward pass of eval_loglik, unless a single sequence is longer: bounds
- * the activations' memory whatever the batch. */
+/* Tokens in one packed forward pass of eval_loglik and eval_match, unless a single sequence is
+ * longer: bounds the activations' memory whatever the batch. */
 #define EVAL_PASS_TOKENS 16384
 
-/* A context (≥ 1 token) and a continuation: the tokens scored (eval_loglik) or the target that
- * greedy decoding must reproduce (eval_greedy; NULL/0 for free decoding). */
+/* A context (≥ 1 token) and a continuation: the tokens scored (eval_loglik) or the target greedy
+ * decoding must reproduce (eval_match). */
 struct eval_seq {
 	const int32_t *ctx;
 	size_t nctx;
@@ -51,21 +54,20 @@ struct eval_seq {
 int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
                 uint64_t *tokens, struct progress *pg);
 
-/* Greedy decoding after each context with a KV cache of `batch` slots: a sequence's prompt goes
- * into a free slot in one llama_step together with the one-token steps of the sequences being
- * decoded, and a slot is refilled as soon as its sequence finishes. Sequence i decodes
- * s[i].ncont tokens when it has a target (stopping after the first one that differs), else
- * max_new; out[i] must have room for that many, and nout[i] is the number decoded (fewer when
- * every logit was NaN). tokens and pg as for eval_loglik. */
-int eval_greedy(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, int max_new,
-                int32_t *const *out, size_t *nout, uint64_t *tokens, struct progress *pg);
+/* agree[i] = how many leading tokens of cont_i greedy decoding after ctx_i reproduces: ncont_i
+ * when it gives them all (an exact match), else the index of the first it gets wrong; 0 for
+ * ncont_i = 0. Judged teacher-forced, without decoding: each sequence runs ctx_i + cont_i[:-1]
+ * once, packed as in eval_loglik (up to batch of them a pass), and llama_argmax gives the greedy
+ * token at each of its last ncont_i positions. tokens and pg as for eval_loglik (a sequence with
+ * no continuation runs nothing). */
+int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
+               uint64_t *tokens, struct progress *pg);
 
 /* Index of the largest of v[0..n), ties to the lowest index, NaN never chosen; -1 when all NaN. */
-int eval_argmax_f(const float *v, size_t n);
 int eval_argmax_d(const double *v, size_t n);
 
 struct eval_opts {
-	int batch;              /* sequences a forward pass, KV-cache slots for generation (≥ 1) */
+	int batch;              /* sequences a forward pass (≥ 1) */
 	int max_new;            /* generation: the longest target that can match; 0 no limit */
 	struct progress *pg;    /* eval_task: advanced by one per sequence (eval_task_seqs), or NULL */
 	/* eval_builtin only */
@@ -77,7 +79,8 @@ struct eval_opts {
 struct eval_result {
 	double score;           /* the task's metric, above */
 	size_t n;               /* examples scored */
-	uint64_t tokens;        /* tokens run through the model (prompts, continuations, decoded) */
+	uint64_t tokens;        /* tokens run through the model (prompts and continuations; a
+	                         * target's last token is not run) */
 	double seconds;
 };
 

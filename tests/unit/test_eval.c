@@ -1,4 +1,4 @@
-/* Unit tests of common/eval: log-likelihoods, greedy decoding and the three task metrics against
+/* Unit tests of common/eval: log-likelihoods, greedy matches and the three task metrics against
  * a naive Llama forward pass written here (double precision, plain loops, one sequence at a time,
  * no cache, every prefix recomputed), batched against unbatched, a model whose weights make the
  * answers known (all zero: uniform next-token distribution), ties and NaN, the record fields, and
@@ -308,84 +308,176 @@ static void test_loglik_reference(void)
 	llama_free(m);
 }
 
-/* --- greedy decoding --- */
+/* --- greedy matches --- */
 
-static void test_greedy_reference(void)
+/* Targets against the reference's greedy continuation (no near ties): the continuation itself
+ * (even examples) or off at one token (odd ones), in batches of 1, 3 and all. */
+static void test_match_reference(void)
 {
 	struct llama_model *m = model(40, 32, 4, 2, 0, 0, 4);
-	enum { NS = 7, MAXNEW = 6 };
+	enum { NS = 8, MAXNEW = 6 };
 	const int V = m->cfg.vocab;
 	struct eval_seq s[NS];
-	int32_t buf[3][NS][MAXNEW], *out[NS];
-	size_t nout[NS], nout1[NS];
+	int32_t tg[NS][MAXNEW];
+	size_t want[NS], agree[NS];
 	double z[64];
+	uint64_t ntok = 0;
 	for (int i = 0; i < NS; i++) {
-		size_t nc = 1 + task_rng_below(&rng, 9);
-		s[i] = (struct eval_seq){ rand_tokens(nc, V), nc, NULL, 0 };
+		size_t nc, len = i == NS - 1 ? 0 : 1 + (size_t)i % MAXNEW;
+		int32_t pre[32], *p;
+		double gap;
+		do {   /* a prompt whose continuation has no near tie */
+			nc = 1 + task_rng_below(&rng, 9);
+			p = rand_tokens(nc, V);
+			memcpy(pre, p, nc * sizeof *p);
+			gap = INFINITY;
+			for (size_t k = 0; k < len; k++) {
+				naive_next(m, pre, (int)(nc + k), z);
+				gap = fmin(gap, top_gap(z, V));
+				int g = 0;
+				for (int j = 1; j < V; j++)
+					if (z[j] > z[g])
+						g = j;
+				tg[i][k] = pre[nc + k] = g;
+			}
+			if (gap < 1e-3)
+				free(p);
+		} while (gap < 1e-3);
+		want[i] = len;
+		if (i % 2 && len > 0) {
+			want[i] = (size_t)i % len;
+			tg[i][want[i]] = (tg[i][want[i]] + 1) % V;
+		}
+		s[i] = (struct eval_seq){ p, nc, tg[i], len };
+		ntok += len ? nc + len - 1 : 0;
 	}
-	/* Free decoding, one slot and three (slots reused as sequences finish). */
 	int batches[] = { 1, 3, NS };
 	for (int b = 0; b < 3; b++) {
-		uint64_t tokens = 0, want = 0;
+		uint64_t tokens = 0;
+		CHECK(eval_match(m, s, NS, batches[b], agree, &tokens, NULL) == 0, "%s", err_get());
 		for (int i = 0; i < NS; i++)
-			out[i] = buf[b][i];
-		CHECK(eval_greedy(m, s, NS, batches[b], MAXNEW, out, nout, &tokens, NULL) == 0, "%s", err_get());
-		for (int i = 0; i < NS; i++) {
-			CHECK(nout[i] == MAXNEW, "batch %d seq %d: %zu decoded", batches[b], i, nout[i]);
-			want += s[i].nctx + MAXNEW - 1;
-		}
-		CHECK(tokens == want, "tokens %llu, want %llu", (unsigned long long)tokens, (unsigned long long)want);
+			CHECK(agree[i] == want[i], "batch %d seq %d: %zu tokens agree, want %zu", batches[b], i,
+			      agree[i], want[i]);
+		CHECK(tokens == ntok, "tokens %llu, want %llu", (unsigned long long)tokens, (unsigned long long)ntok);
 	}
-	for (int b = 1; b < 3; b++)
-		CHECK(memcmp(buf[b], buf[0], sizeof buf[0]) == 0, "batch %d decodes differently", batches[b]);
-	/* Every decoded token is the reference's argmax over the whole prefix (uncached), up to
-	 * float rounding at a near tie; and the uncached float forward agrees. */
-	int near = 0;
-	for (int i = 0; i < NS; i++) {
-		int32_t pre[32];
-		int L = (int)s[i].nctx;
-		memcpy(pre, s[i].ctx, L * sizeof *pre);
-		for (int k = 0; k < MAXNEW; k++) {
-			naive_next(m, pre, L, z);
-			double mx = -INFINITY;
-			for (int j = 0; j < V; j++)
-				mx = fmax(mx, z[j]);
-			int32_t g = buf[0][i][k];
-			CHECK(z[g] >= mx - 1e-4 * fmax(1, fabs(mx)), "seq %d token %d: decoded %d (logit %g), reference max %g",
-			      i, k, g, z[g], mx);
-			near += top_gap(z, V) < 1e-3;
-			int lens = L, tok[32];
-			float lg[32 * 40];
-			for (int j = 0; j < L; j++)
-				tok[j] = pre[j];
-			CHECK(llama_forward(m, 1, &lens, tok, lg) == 0, "%s", err_get());
-			CHECK(eval_argmax_f(lg + (size_t)(L - 1) * V, V) == g, "seq %d token %d: cached %d, uncached %d",
-			      i, k, g, eval_argmax_f(lg + (size_t)(L - 1) * V, V));
-			pre[L++] = g;
-		}
-	}
-	CHECK(near == 0, "%d near ties: pick another seed", near);
-
-	/* Decoding against targets: the decoded tokens as target match in full; a target off at
-	 * token j stops there. */
-	int32_t tg[NS][MAXNEW];
-	for (int i = 0; i < NS; i++) {
-		memcpy(tg[i], buf[0][i], sizeof tg[i]);
-		size_t len = 1 + (size_t)i % MAXNEW;
-		if (i % 2)
-			tg[i][i % len] = (tg[i][i % len] + 1) % V;
-		s[i].cont = tg[i];
-		s[i].ncont = len;
-		out[i] = buf[1][i];
-	}
-	CHECK(eval_greedy(m, s, NS, 2, 0, out, nout1, NULL, NULL) == 0, "%s", err_get());
-	for (int i = 0; i < NS; i++) {
-		size_t len = 1 + (size_t)i % MAXNEW, want = i % 2 ? (size_t)(i % len) + 1 : len;
-		CHECK(nout1[i] == want, "seq %d: %zu decoded, want %zu", i, nout1[i], want);
-		CHECK(memcmp(out[i], buf[0][i], nout1[i] * sizeof *out[i]) == 0, "seq %d: tokens differ", i);
-	}
+	CHECK(eval_match(m, s, NS, 0, agree, NULL, NULL) == -1 && strstr(err_get(), "batch 0"), "%s", err_get());
 	for (int i = 0; i < NS; i++)
 		free((void *)s[i].ctx);
+	llama_free(m);
+}
+
+/* Greedy decoding with the KV cache (llama_step), one prompt at a time, as a reference: out gets
+ * up to max tokens; it stops early at a step whose logits are all NaN. Bit k of *near is set when
+ * token k was chosen over another logit within rounding of it (not equal: exact ties are fine),
+ * where another computation of the same logits may choose otherwise. */
+static size_t decode(struct llama_model *m, struct llama_cache *kc, const int32_t *p, size_t np,
+                     size_t max, int32_t *out, unsigned *near)
+{
+	const int V = m->cfg.vocab;
+	float lg[64];
+	int tok[32], slot = 0, len = (int)np;
+	size_t k = 0;
+	*near = 0;
+	for (size_t i = 0; i < np; i++)
+		tok[i] = p[i];
+	llama_cache_clear(kc, 0);
+	while (k < max) {
+		CHECK(llama_step(m, kc, 1, &slot, &len, tok, lg) == 0, "%s", err_get());
+		int g = -1;
+		for (int j = 0; j < V; j++)
+			if (!isnan(lg[j]) && (g < 0 || lg[j] > lg[g]))
+				g = j;
+		if (g < 0)
+			break;
+		for (int j = 0; j < V; j++)
+			if (lg[j] != lg[g] && fabsf(lg[j] - lg[g]) <= 1e-5f * (1 + fabsf(lg[g])))
+				*near |= 1u << k;
+		out[k++] = tok[0] = g;
+		len = 1;
+	}
+	return k;
+}
+
+/* Teacher-forced matching equals greedy decoding with the KV cache, example by example, on many
+ * examples: targets that follow the decoder's output in full, up to a changed token, past its
+ * end, or not at all, on a random model, a model of exact ties (lm_head row j is one non-zero,
+ * s·e_(j mod 12), so that a logit is one product and its copies equal it in any summation), that
+ * model with its most chosen row NaN, all weights zero (every logit 0: token 0) and all NaN
+ * (nothing decoded, nothing matches). */
+static void test_match_equals_decoding(void)
+{
+	enum { NEX = 150, MAXT = 8, NM = 5 };
+	const char *names[NM] = { "random", "ties", "NaN row", "zero", "NaN" };
+	struct llama_model *m = model(40, 32, 4, 2, 0, 0, 6);
+	const int V = m->cfg.vocab, C = m->cfg.hidden;
+	float *head = llama_param(m, "lm_head.weight", NULL);
+	struct llama_cache *kc = llama_cache_new(m, 1, 32);
+	struct eval_seq s[NEX];
+	int32_t tg[NEX][MAXT], out[MAXT];
+	size_t want[NEX], agree[NEX];
+	int seen[12];
+	for (int mi = 0; mi < NM; mi++) {
+		if (mi == 1) {
+			memset(head, 0, (size_t)V * C * sizeof *head);
+			for (int j = 0; j < V; j++)
+				head[(size_t)j * C + j % 12] = (j % 12 % 2 ? -1 : 1) * (1 + 0.125f * (j % 12));
+			memset(seen, 0, sizeof seen);
+		} else if (mi == 2) {
+			int d = 0;
+			for (int j = 1; j < 12; j++)
+				d = seen[j] > seen[d] ? j : d;
+			head[(size_t)d * C + d] = NAN;
+		} else if (mi == 3) {
+			memset(m->params, 0, m->n_params * sizeof *m->params);
+		} else if (mi == 4) {
+			for (size_t i = 0; i < m->n_params; i++)
+				m->params[i] = NAN;
+		}
+		int near = 0, full = 0, part = 0;
+		unsigned char skip[NEX];
+		for (int i = 0; i < NEX; i++) {
+			size_t np = 1 + task_rng_below(&rng, 10), len = 1 + task_rng_below(&rng, MAXT);
+			int32_t *p = rand_tokens(np, V), *r = rand_tokens(len, V);
+			unsigned nr;
+			size_t nout = decode(m, kc, p, np, MAXT, out, &nr);
+			/* Kinds of target: 0 the decoder's tokens (random after its end), 1 those with
+			 * one changed, 2 random. */
+			int kind = (int)task_rng_below(&rng, 3);
+			for (size_t k = 0; k < len; k++)
+				tg[i][k] = kind < 2 && k < nout ? out[k] : r[k];
+			if (kind == 1) {
+				size_t at = task_rng_below(&rng, len);
+				tg[i][at] = (tg[i][at] + 1) % V;
+			}
+			for (want[i] = 0; want[i] < len && want[i] < nout && out[want[i]] == tg[i][want[i]]; want[i]++)
+				;
+			/* A near tie among the tokens compared (up to the first wrong one) is not judged. */
+			skip[i] = (nr & ((2u << want[i]) - 1)) != 0;
+			near += skip[i];
+			full += want[i] == len;
+			part += want[i] > 0 && want[i] < len;
+			if (mi == 1)
+				for (size_t k = 0; k < nout; k++)
+					seen[out[k] % 12]++;
+			s[i] = (struct eval_seq){ p, np, tg[i], len };
+			free(r);
+		}
+		CHECK(near <= 2, "%s: %d decodings with a near tie: pick another seed", names[mi], near);
+		for (int b = 1; b <= 16; b *= 16) {
+			CHECK(eval_match(m, s, NEX, b, agree, NULL, NULL) == 0, "%s: %s", names[mi], err_get());
+			for (int i = 0; i < NEX; i++)
+				CHECK(skip[i] || agree[i] == want[i], "%s, batch %d, example %d: %zu tokens agree, decoding %zu",
+				      names[mi], b, i, agree[i], want[i]);
+		}
+		if (mi < 4)
+			CHECK(full > NEX / 5 && part > NEX / 10, "%s: %d full and %d partial matches: too few",
+			      names[mi], full, part);
+		else
+			CHECK(full == 0 && part == 0, "NaN model matched");
+		for (int i = 0; i < NEX; i++)
+			free((void *)s[i].ctx);
+	}
+	llama_cache_free(kc);
 	llama_free(m);
 }
 
@@ -628,13 +720,13 @@ static void test_known_model(void)
 	CHECK(tk && eval_task(m, tk, &o, each, &r) == 0, "%s", err_get());
 	CHECK(each[0] == 1 && each[1] == 0 && each[2] == 0 && each[3] == 1, "gen: %g %g %g %g",
 	      each[0], each[1], each[2], each[3]);
-	/* Tokens: prompt + decoded-but-last: 1+2, 1+1, 1+0, 2+0. */
+	/* Tokens: prompt + target but its last: 1+2, 1+1, 1+0, 2+0. */
 	CHECK(r.tokens == 3 + 2 + 1 + 2, "gen tokens %llu", (unsigned long long)r.tokens);
 	o.max_new = 2;
 	CHECK(eval_task(m, tk, &o, each, &r) == 0 && each[0] == 0 && each[3] == 1, "max_new: %g %g", each[0], each[3]);
 	task_free(tk);
 
-	/* NaN weights: text scores NaN, no choice wins, nothing is decoded. */
+	/* NaN weights: text scores NaN, no choice wins, no target matches. */
 	memset(m->params, 0xff, m->n_params * sizeof *m->params);
 	tk = task_load(write_file("zmc2.jsonl", "{\"prompt\":\"q\",\"choices\":[\"a\",\"b\"],\"answer\":0}\n"), 256, 0);
 	CHECK(tk && eval_task(m, tk, &o, each, &r) == 0 && r.score == 0, "NaN model: mc %g", r.score);
@@ -650,14 +742,14 @@ static void test_known_model(void)
 
 static void test_argmax(void)
 {
-	float f[] = { 1, 3, NAN, 3, 2 };
+	double f[] = { 1, 3, NAN, 3, 2 };
 	double d[] = { NAN, -INFINITY, -INFINITY };
 	double e[] = { NAN, NAN };
-	CHECK(eval_argmax_f(f, 5) == 1, "ties to the lowest, NaN skipped");
+	double g[] = { NAN, 0 };
+	CHECK(eval_argmax_d(f, 5) == 1, "ties to the lowest, NaN skipped");
 	CHECK(eval_argmax_d(d, 3) == 1, "-inf beats NaN: %d", eval_argmax_d(d, 3));
 	CHECK(eval_argmax_d(e, 2) == -1, "all NaN");
-	float g[] = { NAN, 0 };
-	CHECK(eval_argmax_f(g, 2) == 1, "NaN first");
+	CHECK(eval_argmax_d(g, 2) == 1, "NaN first");
 }
 
 /* --- records and harness outputs --- */
@@ -792,7 +884,8 @@ int main(void)
 		return 1;
 	T_RUN(test_loglik_reference);
 	T_RUN(test_pass_split);
-	T_RUN(test_greedy_reference);
+	T_RUN(test_match_reference);
+	T_RUN(test_match_equals_decoding);
 	T_RUN(test_task_metrics);
 	T_RUN(test_known_model);
 	T_RUN(test_argmax);
