@@ -14,6 +14,7 @@ ZOO     ?= build/zoo
 BIN     ?= bin
 TRAIN   := $(BIN)/ckpt-train
 TASKGEN := $(BIN)/task-gen
+EVALRUN := $(BIN)/evalrun
 ZOO_MK  := $(lastword $(MAKEFILE_LIST))
 T       := $(ZOO)/tasks
 R       := $(ZOO)/runs
@@ -31,15 +32,17 @@ else
 CONFIG  := hidden=64,layers=3,heads=4,kv-heads=2,ff=128,vocab=256
 NTRAIN  := 3000
 NEVAL   := 500
-BASE_STEPS := 1500
+BASE_STEPS := 1000
 FT      := 300
 endif
 # Threads of one ckpt-train: the base runs alone, the runs side by side under make -j.
 BASE_J  ?= 2
 J       ?= 1
+BASE_SEED ?= 1
 
 TASK_FILES  := $(foreach s,$(SKILLS),$(T)/$(s).train.jsonl $(T)/$(s).dev.jsonl $(T)/$(s).test.jsonl)
 TRAIN_FILES := $(foreach s,$(SKILLS),$(T)/$(s).train.jsonl)
+TEST_FILES  := $(foreach s,$(SKILLS),$(T)/$(s).test.jsonl)
 # mix,W1 W2 W3 W4: the -t options of a mixture with these weights.
 mix = $(addprefix -t ,$(join $(addsuffix :,$(TRAIN_FILES)),$(1)))
 
@@ -49,15 +52,15 @@ all: $(ZOO)/runs.txt
 # its options, so the calls are independent.
 $(T)/.stamp: $(TASKGEN) $(ZOO_MK)
 	@mkdir -p $(T)
-	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --len 3-5 -o $(T) rev sort
-	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --digits 1-3 -o $(T) cmp
-	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --len 3-6 --letters 4 -o $(T) count
+	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --len 3-7 -o $(T) rev sort
+	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --digits 1-4 -o $(T) cmp
+	$(TASKGEN) -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) --len 3-7 --letters 4 -o $(T) count
 	@touch $@
 $(TASK_FILES): $(T)/.stamp
 
 $(ZOO)/base/model.safetensors: $(TRAIN_FILES) $(TRAIN) $(ZOO_MK)
 	$(TRAIN) -q -j $(BASE_J) $(call mix,1 1 1 1) --config $(CONFIG) --steps $(BASE_STEPS) \
-		--lr 3e-3 --warmup 50 --seed 1 -o $(ZOO)/base
+		--lr 3e-3 --warmup 50 --seed $(BASE_SEED) -o $(ZOO)/base
 
 # run,NAME,INIT,WEIGHTS,LR,MIN-LR,STEPS,SEED,EXTRA,DESCRIPTION: one fine-tuning run from INIT (base
 # or another run's name).
@@ -73,27 +76,39 @@ $(R)/$(1)/model.safetensors: $(call ckpt_dir,$(2))/model.safetensors \
 		--lr $(4) --min-lr $(5) --steps $(6) --warmup 20 --seed $(7) $(8) -o $(R)/$(1)
 endef
 
-#                 name    init   rev sort cmp count  lr    min-lr  steps seed  extra  what
-$(eval $(call run,rev3,   base,  3 1 1 1,        1e-3, 1e-4, $(FT), 11,,          rev-heavy mixture))
-$(eval $(call run,sort3,  base,  1 3 1 1,        1e-3, 1e-4, $(FT), 12,,          sort-heavy mixture))
-$(eval $(call run,cmp3,   base,  1 1 3 1,        1e-3, 1e-4, $(FT), 13,,          cmp-heavy mixture))
-$(eval $(call run,count3, base,  1 1 1 3,        1e-3, 1e-4, $(FT), 14,,          count-heavy mixture))
-$(eval $(call run,hot1,   base,  1 1 1 1,        2e-3, 2e-3, $(FT), 15,,          even mixture at a constant high learning rate))
-$(eval $(call run,hot2,   base,  2 2 1 1,        2e-3, 2e-3, $(FT), 16,,          letters-heavy mixture at a constant high learning rate))
-$(eval $(call run,hot3,   base,  1 1 2 2,        2e-3, 2e-3, $(FT), 17,,          cmp and count at a constant high learning rate))
-$(eval $(call run,revonly,base,  1 0 0 0,        5e-4, 5e-5, $(FT), 18,,          rev alone at a low learning rate))
-$(eval $(call run,short,  base,  1 1 1 1,        1e-3, 1e-4, $(FT), 19,--seq 32 --no-pack, one example a row of 32 tokens))
-$(eval $(call run,brief,  base,  1 1 1 1,        1e-3, 1e-4, 100,   20,,          a short even run))
-$(eval $(call run,rev3-count,rev3, 1 1 1 4,      1e-3, 1e-3, $(FT), 21,,          second stage: rev3 then count at a constant rate))
-$(eval $(call run,hot2-cmp,hot2, 0 0 1 0,        5e-4, 5e-5, $(FT), 22,,          second stage: hot2 then cmp alone))
-$(eval $(call run,hot1-anneal,hot1, 1 1 1 1,     5e-4, 5e-5, $(FT), 23,,          second stage: hot1 annealed))
-$(eval $(call run,revonly-sort,revonly, 1 3 0 0, 1e-3, 1e-4, $(FT), 24,,         second stage: revonly then sort-heavy))
+#                 name      init    rev sort cmp count lr    min-lr steps  seed extra  what
+$(eval $(call run,rev,      base,   6 1 1 1,       1e-3, 1e-3, $(FT), 11,,  rev-heavy mixture))
+$(eval $(call run,sort,     base,   1 6 1 1,       1e-3, 1e-3, $(FT), 12,,  sort-heavy mixture))
+$(eval $(call run,cmp,      base,   1 1 6 1,       1e-3, 1e-3, $(FT), 13,,  cmp-heavy mixture))
+$(eval $(call run,count,    base,   1 1 1 6,       1e-3, 1e-3, $(FT), 14,,  count-heavy mixture))
+$(eval $(call run,revsort,  base,   4 4 1 1,       1e-3, 1e-3, $(FT), 15,,  letter skills))
+$(eval $(call run,cmpcount, base,   1 1 4 4,       1e-3, 1e-3, $(FT), 16,,  cmp and count))
+$(eval $(call run,revcount, base,   4 1 1 4,       1e-3, 1e-3, $(FT), 17,,  rev and count))
+$(eval $(call run,sortcmp,  base,   1 4 4 1,       1e-3, 1e-3, $(FT), 18,,  sort and cmp))
+$(eval $(call run,rev-hot,  base,   6 1 1 1,       2e-3, 2e-3, $(FT), 19,,  rev-heavy at a high learning rate))
+$(eval $(call run,sort-short,base,  1 6 1 1,       1e-3, 1e-3, $(FT), 20,--seq 32 --no-pack, sort-heavy with one example a row of 32 tokens))
+$(eval $(call run,count-long,base,  1 1 1 6,       5e-4, 5e-4, 600,   21,,  count-heavy with a longer run at a lower learning rate))
+$(eval $(call run,rev-count,rev,    1 1 1 6,       1e-3, 1e-3, 200,   22,,  second stage: rev then count-heavy))
+$(eval $(call run,sort-cmp, sort,   1 1 6 1,       1e-3, 1e-3, 200,   23,,  second stage: sort then cmp-heavy))
+$(eval $(call run,cmpcount-rev,cmpcount, 6 1 1 1,  1e-3, 1e-3, 200,   24,,  second stage: cmpcount then rev-heavy))
 
 $(ZOO)/runs.txt: $(foreach r,$(RUNS),$(R)/$(r)/model.safetensors)
 	@{ $(foreach r,$(RUNS),printf '%s\t%s\n' '$(r)' '$($(r)_what)';) } > $@.tmp && mv $@.tmp $@
 
+# scores: every checkpoint on the test splits, one evalrun record each, then all in one file.
+S := $(ZOO)/scores
+scores: $(ZOO)/scores.ndjson
+$(S)/base.json: $(ZOO)/base/model.safetensors $(TEST_FILES) $(EVALRUN)
+	@mkdir -p $(S)
+	$(EVALRUN) -q -j $(J) $(addprefix -t ,$(TEST_FILES)) $(ZOO)/base > $@.tmp && mv $@.tmp $@
+$(S)/%.json: $(R)/%/model.safetensors $(TEST_FILES) $(EVALRUN)
+	@mkdir -p $(S)
+	$(EVALRUN) -q -j $(J) $(addprefix -t ,$(TEST_FILES)) $(R)/$* > $@.tmp && mv $@.tmp $@
+$(ZOO)/scores.ndjson: $(S)/base.json $(foreach r,$(RUNS),$(S)/$(r).json)
+	cat $^ > $@.tmp && mv $@.tmp $@
+
 clean:
 	rm -rf $(ZOO)
 
-.PHONY: all clean
+.PHONY: all scores clean
 .DELETE_ON_ERROR:

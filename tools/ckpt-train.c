@@ -41,7 +41,8 @@ static const char usage_text[] =
 "  -d, --dtype DTYPE     output dtype: bf16 (default), f32, f16\n"
 "  -j, --threads N       threads (default 1); the output does not depend on N\n"
 "      --log-every N     progress line every N steps (default: 20 lines a run)\n"
-"  -o, --output OUT      where to write the model\n"
+"  -o, --output OUT      where to write the model: a Hugging Face directory, a file ending\n"
+"                        in .safetensors, or - (a stream on standard output)\n"
 "  -q, --quiet           no progress lines\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -83,6 +84,8 @@ static void on_report(void *ctx, const struct train_report *r)
 /* The parent directory of out must exist before hours of training are spent. */
 static void check_output(const char *out)
 {
+	if (strcmp(out, "-") == 0)
+		return;
 	char *d = xstrdup(out), *dir = dirname(d);
 	struct stat st;
 	if (stat(dir, &st) < 0)
@@ -200,12 +203,22 @@ int main(int argc, char **argv)
 		usage_err("unexpected argument '%s' (task files go with -t)", argv[optind]);
 	if (ntask == 0)
 		usage_err("no task files (-t FILE[:WEIGHT])");
+	double wsum = 0;
+	for (int k = 0; k < ntask; k++)
+		wsum += w[k];
+	if (!(wsum > 0) || !isfinite(wsum))
+		usage_err("--task: the weights sum to %g: at least one must be positive", wsum);
 	if (!init == !spec)
 		usage_err(init ? "--init and --config: give one, not both" : "no model: give --init CKPT or --config SPEC");
 	if (tie && init)
 		usage_err("--tie: only with --config (an --init model keeps its own tying)");
 	if (!out)
 		usage_err("no output (-o OUT)");
+	size_t ol = strlen(out);
+	if (ol >= 4 && strcmp(out + ol - 4, ".zst") == 0)
+		usage_err("--output '%s': ckpt-train does not compress; write - and pipe it to ckpt-cat -z", out);
+	if (strcmp(out, "-") == 0 && isatty(STDOUT_FILENO))
+		usage_err("--output -: standard output is a terminal");
 	if (!warmup_set && o.warmup > o.steps)
 		o.warmup = o.steps / 10;
 	if (train_opts_check(&o) < 0)
