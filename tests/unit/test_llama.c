@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "llama.h"
+#include "llama_internal.h"
 #include "t.h"
 
 /* --- config.json --- */
@@ -492,6 +493,58 @@ static void test_greedy_generation(void)
 	llama_free(m);
 }
 
+/* --- the sigmoid of silu --- */
+
+/* Distance in units in the last place of float between a and b (same sign, finite). */
+static double ulps(float a, double b)
+{
+	int e;
+	frexp(b, &e);
+	double ulp = ldexp(1, (e - 24 < -149 ? -149 : e - 24));
+	return fabs(a - b) / ulp;
+}
+
+/* llama_sigmoid against 1/(1 + e^−x) in double over a dense sweep of [-100, 100] and the edges:
+ * a few ulp where σ is a normal float, under 2e-38 absolute below (−87: it gives 0); ±0 give
+ * 0.5, ±inf 1 and 0, NaN NaN. Through a loop of fixed trip count too, as the forward pass
+ * vectorizes it: the same bits. */
+static void test_sigmoid(void)
+{
+	double worst = 0, tiny = 0;
+	float xs[8], ys[8];
+	int same = 1;
+	for (long i = -400000; i <= 400000; i++) {
+		float x = (float)(i * 2.5e-4);
+		double want = 1 / (1 + exp(-(double)x));
+		float got = llama_sigmoid(x);
+		if (x >= -87)
+			worst = fmax(worst, ulps(got, want));
+		else
+			tiny = fmax(tiny, fabs(got - want));
+		xs[i & 7] = x;
+		if ((i & 7) == 7) {
+			for (int k = 0; k < 8; k++)
+				ys[k] = llama_sigmoid(xs[k]);
+			for (int k = 0; k < 8; k++)
+				same &= ys[k] == llama_sigmoid(xs[k]);
+		}
+	}
+	CHECK(worst <= 4, "max error %.2f ulp", worst);
+	CHECK(tiny < 2e-38, "below -87: error %g", tiny);
+	CHECK(same, "a block gives other bits");
+	CHECK(llama_sigmoid(0.0f) == 0.5f && llama_sigmoid(-0.0f) == 0.5f, "σ(±0)");
+	CHECK(llama_sigmoid(INFINITY) == 1 && llama_sigmoid(-INFINITY) == 0, "σ(±inf)");
+	CHECK(llama_sigmoid(1e30f) == 1 && llama_sigmoid(-1e30f) == 0, "σ(±1e30)");
+	CHECK(isnan(llama_sigmoid(NAN)) && isnan(llama_sigmoid(-NAN)), "σ(NaN)");
+	float edges[] = { 86.99f, 87.0f, 87.01f, -86.99f, -87.0f, -87.01f, 1e-30f, -1e-30f, 1e-45f };
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+		double want = 1 / (1 + exp(-(double)edges[i]));
+		float got = llama_sigmoid(edges[i]);
+		CHECK(ulps(got, want) <= 4 || fabs(got - want) < 2e-38, "σ(%g) = %g, want %g", edges[i], got, want);
+	}
+	printf("# sigmoid: max %.2f ulp\n", worst);
+}
+
 /* --- the greedy argmax --- */
 
 /* The greedy rule, written here: the largest value, ties to the lowest index, never a NaN; -1
@@ -760,6 +813,7 @@ int main(void)
 	T_RUN(test_batched_equals_unbatched);
 	T_RUN(test_cache_equals_full);
 	T_RUN(test_greedy_generation);
+	T_RUN(test_sigmoid);
 	T_RUN(test_argmax_forward);
 	T_RUN(test_argmax_special);
 	T_RUN(test_threads_same_bits);
