@@ -29,6 +29,51 @@ struct llama_model *lmio_load(st_ckpt *ck)
 		err_prefix("%s: config: ", st_arg(ck));
 		return NULL;
 	}
+	/* The tensors the config calls for must be in the checkpoint, with their shapes, before the
+	 * model is allocated: a config claiming a 7B model over one tiny tensor fails as bad input,
+	 * not by asking for 28 GB. The layer count is bounded by the tensor count first (the table
+	 * itself is 9 entries a layer). */
+	if (llama_config_check(&c) < 0) {
+		err_prefix("%s: config: ", st_arg(ck));
+		return NULL;
+	}
+	if ((size_t)c.layers > st_count(ck) / 9) {
+		err_set("%s: config: %d layers, but the checkpoint holds %zu tensors", st_arg(ck), c.layers,
+		        st_count(ck));
+		return NULL;
+	}
+	struct llama_tensor *tab = NULL;
+	int nt = llama_tensors(&c, &tab);
+	if (nt < 0) {
+		err_prefix("%s: ", st_arg(ck));
+		return NULL;
+	}
+	for (int i = 0; i < nt; i++) {
+		const struct st_tensor *ct = st_find(ck, tab[i].name);
+		if (!ct) {
+			err_set("%s: missing tensor %s", st_arg(ck), tab[i].name);
+			free(tab);
+			return NULL;
+		}
+		int same = ct->ndim == tab[i].ndim;
+		for (int d = 0; d < ct->ndim && same; d++)
+			same = ct->shape[d] == tab[i].shape[d];
+		if (!same) {
+			char have[160], want[64];
+			size_t k = 0;
+			for (int d = 0; d < ct->ndim && k < sizeof have - 24; d++)
+				k += (size_t)snprintf(have + k, sizeof have - k, "%s%lld", d ? ", " : "", (long long)ct->shape[d]);
+			have[k] = 0;
+			if (tab[i].ndim == 2)
+				snprintf(want, sizeof want, "%lld, %lld", (long long)tab[i].shape[0], (long long)tab[i].shape[1]);
+			else
+				snprintf(want, sizeof want, "%lld", (long long)tab[i].shape[0]);
+			err_set("%s: tensor %s: shape [%s], config wants [%s]", st_arg(ck), ct->name, have, want);
+			free(tab);
+			return NULL;
+		}
+	}
+	free(tab);
 	if (!(m = llama_new(&c))) {
 		err_prefix("%s: ", st_arg(ck));
 		return NULL;

@@ -1095,26 +1095,35 @@ int st_data(st_ckpt *ck, const void **p)
 	}
 	if (t->nbytes > SIZE_MAX)
 		return err_set("%s: tensor %s: too large for memory", f->path, t->name);
-	if (t->nbytes > ck->whole_cap) {
-		uint8_t *nw = realloc(ck->whole, (size_t)t->nbytes);
-		if (!nw)
-			return err_set("%s: tensor %s: out of memory for %llu bytes", f->path, t->name,
-			               (unsigned long long)t->nbytes);
-		ck->whole = nw;
-		ck->whole_cap = (size_t)t->nbytes;
-	}
-	size_t have = f->blen - f->bpos, n = (size_t)t->nbytes;
-	if (have > n)
-		have = n;
-	if (have) {
-		memcpy(ck->whole, f->buf + f->bpos, have);
-		f->bpos += have;
-	}
-	if (have < n) {
-		ssize_t r = src_read(f->src, ck->whole + have, n - have);
+	/* The buffer grows with the data that arrives, so a header that claims more than the stream
+	 * holds ends as "truncated" having cost at most twice what was really read. */
+	size_t n = (size_t)t->nbytes, got = 0;
+	while (got < n) {
+		if (got == ck->whole_cap) {
+			size_t nc = ck->whole_cap ? 2 * ck->whole_cap : ST_CHUNK;
+			if (nc > n || nc < ck->whole_cap)
+				nc = n;
+			uint8_t *nw = realloc(ck->whole, nc);
+			if (!nw)
+				return err_set("%s: tensor %s: out of memory for %zu bytes", f->path, t->name, nc);
+			ck->whole = nw;
+			ck->whole_cap = nc;
+		}
+		size_t want = (n < ck->whole_cap ? n : ck->whole_cap) - got;
+		size_t have = f->blen - f->bpos;
+		if (have) {
+			if (have > want)
+				have = want;
+			memcpy(ck->whole + got, f->buf + f->bpos, have);
+			f->bpos += have;
+			got += have;
+			continue;
+		}
+		ssize_t r = src_read(f->src, ck->whole + got, want);
 		if (r < 0)
 			return -1;
-		if ((size_t)r < n - have)
+		got += (size_t)r;
+		if ((size_t)r < want)
 			return err_set("%s: truncated in tensor %s", f->path, t->name);
 	}
 	f->spos += n;

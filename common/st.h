@@ -55,6 +55,7 @@ const struct st_tensor *st_find(const st_ckpt *ck, const char *name);
 size_t st_index(const st_ckpt *ck, const struct st_tensor *t);  /* inverse of st_at */
 const char *st_file_name(const st_ckpt *ck, int file);
 uint64_t st_total_bytes(const st_ckpt *ck);         /* sum of tensor bytes */
+const char *st_shape_str(const struct st_tensor *t);  /* "[4096,11008]", for messages (per thread) */
 
 /* __metadata__ value (of the first file holding one), or NULL. */
 const char *st_meta(const st_ckpt *ck, const char *key);

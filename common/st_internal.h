@@ -43,7 +43,6 @@ struct st_ckpt {
 int st_push_file(st_ckpt *ck, const char *path);
 int st_push_tensor(st_ckpt *ck, const char *name);
 int st_build_index(st_ckpt *ck);
-const char *st_shape_str(const struct st_tensor *t);
 const char *st_overlapping(st_ckpt *ck, size_t first, size_t i);
 
 #endif
