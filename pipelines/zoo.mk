@@ -32,10 +32,10 @@ BASE_SEED ?= 1
 TRAIN   := $(BIN)/ckpt-train
 TASKGEN := $(BIN)/task-gen
 EVALRUN := $(BIN)/evalrun
-T       := $(ZOO)/tasks
-R       := $(ZOO)/runs
-C       := $(ZOO)/.cmd
-S       := $(ZOO)/scores
+ZT      := $(ZOO)/tasks
+ZR      := $(ZOO)/runs
+ZC      := $(ZOO)/.cmd
+ZS      := $(ZOO)/scores
 
 # The skills, in the order of every weight list below.
 SKILLS  := rev sort cmp count
@@ -62,50 +62,50 @@ FT_LONG := 600
 WARMUP  := 20
 endif
 
-TASK_FILES  := $(foreach s,$(SKILLS),$(T)/$(s).train.jsonl $(T)/$(s).dev.jsonl $(T)/$(s).test.jsonl)
-TRAIN_FILES := $(foreach s,$(SKILLS),$(T)/$(s).train.jsonl)
-TEST_FILES  := $(foreach s,$(SKILLS),$(T)/$(s).test.jsonl)
+TASK_FILES  := $(foreach s,$(SKILLS),$(ZT)/$(s).train.jsonl $(ZT)/$(s).dev.jsonl $(ZT)/$(s).test.jsonl)
+TRAIN_FILES := $(foreach s,$(SKILLS),$(ZT)/$(s).train.jsonl)
+TEST_FILES  := $(foreach s,$(SKILLS),$(ZT)/$(s).test.jsonl)
 # mix,W1 W2 W3 W4: the -t options of a mixture with these weights.
 mix = $(addprefix -t ,$(join $(addsuffix :,$(TRAIN_FILES)),$(1)))
-# cmdfile,NAME,ARGS: $(C)/NAME holds ARGS (no single quotes), rewritten at parse time only when they
+# cmdfile,NAME,ARGS: $(ZC)/NAME holds ARGS (no single quotes), rewritten at parse time only when they
 # changed, so its time stamp is the time the recipe last changed.
-cmdfile = $(shell mkdir -p '$(C)' && { printf '%s\n' '$(strip $(2))' | cmp -s - '$(C)/$(1)' || \
-	printf '%s\n' '$(strip $(2))' > '$(C)/$(1)'; } && echo ok)
-need_ok = $(if $(filter ok,$(1)),,$(error $(C): cannot write the command files))
+cmdfile = $(shell mkdir -p '$(ZC)' && { printf '%s\n' '$(strip $(2))' | cmp -s - '$(ZC)/$(1)' || \
+	printf '%s\n' '$(strip $(2))' > '$(ZC)/$(1)'; } && echo ok)
+need_ok = $(if $(filter ok,$(1)),,$(error $(ZC): cannot write the command files))
 
 all: $(ZOO)/runs.txt
 
 # One task-gen call a difficulty setting; each skill's files depend only on the seed, the skill and
 # its own options, so the calls are independent of each other.
-TG := -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) -o $(T)
+TG := -s 1 --train $(NTRAIN) --dev $(NEVAL) --test $(NEVAL) -o $(ZT)
 TASKS_ARGS := $(TG) --len 3-7 rev sort; $(TG) --digits 1-4 cmp; $(TG) --len 3-7 --letters 4 count
 $(call need_ok,$(call cmdfile,tasks,$(TASKS_ARGS)))
-$(T)/.stamp: $(TASKGEN) $(C)/tasks
-	@mkdir -p $(T)
+$(ZT)/.stamp: $(TASKGEN) $(ZC)/tasks
+	@mkdir -p $(ZT)
 	$(TASKGEN) $(TG) --len 3-7 rev sort
 	$(TASKGEN) $(TG) --digits 1-4 cmp
 	$(TASKGEN) $(TG) --len 3-7 --letters 4 count
 	@touch $@
-$(TASK_FILES): $(T)/.stamp
+$(TASK_FILES): $(ZT)/.stamp
 
 BASE_ARGS := $(call mix,1 1 1 1) --config $(CONFIG) --steps $(BASE_STEPS) --lr 3e-3 \
 	--warmup $(BASE_WARMUP) --seed $(BASE_SEED) -o $(ZOO)/base
 $(call need_ok,$(call cmdfile,base,$(BASE_ARGS)))
-$(ZOO)/base/model.safetensors: $(TRAIN_FILES) $(TRAIN) $(C)/base
+$(ZOO)/base/model.safetensors: $(TRAIN_FILES) $(TRAIN) $(ZC)/base
 	$(TRAIN) -q -j $(BASE_J) $(BASE_ARGS)
 
 # run,NAME,INIT,WEIGHTS,LR,MIN-LR,STEPS,SEED,EXTRA,WHAT: one fine-tuning run from INIT (base or
 # another run), its mixture's weights in the order of SKILLS, and what it is, for runs.txt.
 RUNS :=
-ckpt_dir = $(if $(filter base,$(1)),$(ZOO)/base,$(R)/$(strip $(1)))
+ckpt_dir = $(if $(filter base,$(1)),$(ZOO)/base,$(ZR)/$(strip $(1)))
 define run
 RUNS += $(1)
 $(1)_what := $(9)
 $(1)_args := --init $(call ckpt_dir,$(2)) $(call mix,$(3)) --lr $(strip $(4)) --min-lr $(strip $(5)) \
-	--steps $(strip $(6)) --warmup $(WARMUP) --seed $(strip $(7)) $(strip $(8)) -o $(R)/$(1)
+	--steps $(strip $(6)) --warmup $(WARMUP) --seed $(strip $(7)) $(strip $(8)) -o $(ZR)/$(1)
 $$(call need_ok,$$(call cmdfile,$(1),$$($(1)_args)))
-$(R)/$(1)/model.safetensors: $(call ckpt_dir,$(2))/model.safetensors $(TRAIN_FILES) $(TRAIN) $(C)/$(1)
-	@mkdir -p $(R)
+$(ZR)/$(1)/model.safetensors: $(call ckpt_dir,$(2))/model.safetensors $(TRAIN_FILES) $(TRAIN) $(ZC)/$(1)
+	@mkdir -p $(ZR)
 	$(TRAIN) -q -j $(J) $$($(1)_args)
 endef
 
@@ -125,18 +125,18 @@ $(eval $(call run,rev-count,  rev,      1 1 1 6,    1e-3, 1e-3, $(FT2),     22,,
 $(eval $(call run,sort-cmp,   sort,     1 1 6 1,    1e-3, 1e-3, $(FT2),     23,,  second stage: sort then cmp-heavy))
 $(eval $(call run,cmpcount-rev,cmpcount,6 1 1 1,    1e-3, 1e-3, $(FT2),     24,,  second stage: cmpcount then rev-heavy))
 
-$(ZOO)/runs.txt: $(foreach r,$(RUNS),$(R)/$(r)/model.safetensors)
+$(ZOO)/runs.txt: $(foreach r,$(RUNS),$(ZR)/$(r)/model.safetensors)
 	@{ $(foreach r,$(RUNS),printf '%s\t%s\n' '$(r)' '$(strip $($(r)_what))';) } > $@.tmp && mv $@.tmp $@
 
 # Every checkpoint on the test splits, one evalrun record each, then all in one file.
 scores: $(ZOO)/scores.ndjson
-$(S)/base.json: $(ZOO)/base/model.safetensors $(TEST_FILES) $(EVALRUN)
-	@mkdir -p $(S)
+$(ZS)/base.json: $(ZOO)/base/model.safetensors $(TEST_FILES) $(EVALRUN)
+	@mkdir -p $(ZS)
 	$(EVALRUN) -q -j $(J) $(addprefix -t ,$(TEST_FILES)) $(ZOO)/base > $@.tmp && mv $@.tmp $@
-$(S)/%.json: $(R)/%/model.safetensors $(TEST_FILES) $(EVALRUN)
-	@mkdir -p $(S)
-	$(EVALRUN) -q -j $(J) $(addprefix -t ,$(TEST_FILES)) $(R)/$* > $@.tmp && mv $@.tmp $@
-$(ZOO)/scores.ndjson: $(S)/base.json $(foreach r,$(RUNS),$(S)/$(r).json)
+$(ZS)/%.json: $(ZR)/%/model.safetensors $(TEST_FILES) $(EVALRUN)
+	@mkdir -p $(ZS)
+	$(EVALRUN) -q -j $(J) $(addprefix -t ,$(TEST_FILES)) $(ZR)/$* > $@.tmp && mv $@.tmp $@
+$(ZOO)/scores.ndjson: $(ZS)/base.json $(foreach r,$(RUNS),$(ZS)/$(r).json)
 	cat $^ > $@.tmp && mv $@.tmp $@
 
 clean:
