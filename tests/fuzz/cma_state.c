@@ -39,18 +39,6 @@ static void fz_state_roundtrip(const cma *c, const char *when)
 	free(a);
 }
 
-#ifdef FZ_SKIP_KNOWN_BUGS
-static int fz_state_finite(const cma *c)
-{
-	int n = c->n, ok = isfinite(c->sigma);
-	for (int i = 0; i < n; i++)
-		ok &= isfinite(c->mean[i]) && isfinite(c->ps[i]) && isfinite(c->pc[i]) && isfinite(c->D[i]);
-	for (size_t i = 0; i < (size_t)n * n; i++)
-		ok &= isfinite(c->C[i]) && isfinite(c->B[i]);
-	return ok;
-}
-#endif
-
 static void fz_cma_state(const uint8_t *d, size_t n)
 {
 	char path[64];
@@ -91,13 +79,6 @@ static void fz_cma_state(const uint8_t *d, size_t n)
 				fz_check_error("cma_tell", n);
 				break;
 			}
-#ifdef FZ_SKIP_KNOWN_BUGS
-			/* Known: the loader takes strategy numbers the update cannot work with (a learning
-			 * rate cc of 5.6, a weight of 1e20), and tell then writes non-finite numbers into
-			 * the state, which no later step loads. Only a finite state is checked here. */
-			if (!fz_state_finite(c))
-				continue;
-#endif
 			fz_state_roundtrip(c, "after tell");
 		}
 	}

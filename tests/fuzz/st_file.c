@@ -36,11 +36,9 @@ static void fz_st_file(const uint8_t *d, size_t n)
 		for (size_t i = ck2 ? st_count(ck2) : 0; i-- > 0;)
 			fz_view(ck2, st_at(ck2, i));
 		st_close(ck2);
-#ifndef FZ_SKIP_KNOWN_BUGS
-		/* Back to the first tensor after st_next reached the end (st.c:1022 reads ck->t[ck->n]). */
+		/* Back to the first tensor after st_next reached the end (once read ck->t[ck->n]). */
 		if (st_count(ck))
 			fz_view(ck, st_at(ck, 0));
-#endif
 	}
 	st_close(ck);
 }
