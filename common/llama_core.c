@@ -276,6 +276,15 @@ static void matmul_forward(real *y, const real *x, const real *w, int N, int out
 
 /* --- row-parallel kernels --- */
 
+/* The element-wise loops go over blocks of a fixed size (a trip count gcc -O2 vectorizes), then
+ * the rest one by one. They are also built for AVX2 (twice the lanes), picked at run time; not
+ * with FMA, so that every build gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LLAMA_CORE_DOUBLE)
+#define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL_CLONES
+#endif
+
 #define ROW_BLOCK 32   /* rows per item */
 
 static int row_items(int N) { return (N + ROW_BLOCK - 1) / ROW_BLOCK; }
@@ -290,23 +299,45 @@ struct rows {
 	double theta;
 };
 
-/* y = x · rsqrt(mean(x²) + eps) · w, row by row, as Hugging Face computes it in f32; inv keeps
- * the rsqrt for the backward pass. */
-static void rmsnorm_item(void *ctx, int item, int tid)
+/* Blocks of NORM_B values (a fixed trip count, which gcc -O2 vectorizes; the rest one by one):
+ * ss[k] += x²; y = w·(x·s). Restrict parameters, as gcc needs to vectorize. */
+#define NORM_B 8
+static inline __attribute__((always_inline)) void sumsq_block(double *restrict ss, const real *restrict x,
+                                                               int n)
+{
+	for (int k = 0; k < n; k++)
+		ss[k] += (double)x[k] * x[k];
+}
+
+static inline __attribute__((always_inline)) void scale_block(real *restrict y, const real *restrict x,
+                                                               const real *restrict w, real s, int n)
+{
+	for (int k = 0; k < n; k++)
+		y[k] = w[k] * (x[k] * s);
+}
+
+/* y = x · rsqrt(mean(x²) + eps) · w, row by row, as Hugging Face computes it in f32 (the sum of
+ * squares in double, NORM_B partial sums); inv keeps the rsqrt for the backward pass. */
+static KERNEL_CLONES void rmsnorm_item(void *ctx, int item, int tid)
 {
 	const struct rows *r = ctx;
 	int C = r->C, end = MIN(r->N, (item + 1) * ROW_BLOCK);
 	for (int i = item * ROW_BLOCK; i < end; i++) {
 		const real *xi = r->x + (size_t)i * C;
 		real *yi = r->y + (size_t)i * C;
-		double ss = 0;
-		for (int j = 0; j < C; j++)
-			ss += (double)xi[j] * xi[j];
+		double part[NORM_B] = { 0 }, ss = 0;
+		int j = 0;
+		for (; j + NORM_B <= C; j += NORM_B)
+			sumsq_block(part, xi + j, NORM_B);
+		sumsq_block(part, xi + j, C - j);
+		for (int k = 0; k < NORM_B; k++)
+			ss += part[k];
 		real var = (real)(ss / C) + (real)r->eps, s = 1 / SQRT(var);
 		if (r->inv)
 			r->inv[i] = s;
-		for (int j = 0; j < C; j++)
-			yi[j] = r->w[j] * (xi[j] * s);
+		for (j = 0; j + NORM_B <= C; j += NORM_B)
+			scale_block(yi + j, xi + j, r->w + j, s, NORM_B);
+		scale_block(yi + j, xi + j, r->w + j, s, C - j);
 	}
 }
 
@@ -406,15 +437,8 @@ static real sigmoid(real x) { return 1 / (1 + EXP(-x)); }
 #define sigmoid llama_sigmoid
 #endif
 
-/* The swiglu loops go over blocks of SIG_B values (a fixed trip count, which gcc -O2 vectorizes),
- * then the rest one by one. They are also built for AVX2 (twice the lanes), picked at run time;
- * not with FMA, so that every build gives the same bits. */
-#define SIG_B 8
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(LLAMA_CORE_DOUBLE)
-#define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define KERNEL_CLONES
-#endif
+
+#define SIG_B 8   /* swiglu's blocks */
 
 /* One block: h = silu(g)·u = g·σ(g)·u; backward, with dh in dg: du = dh·silu(g), and dg =
  * dh·u·silu'(g) where silu'(g) = σ(g)·(1 + g·(1 − σ(g))). Restrict parameters: gcc honours them
@@ -818,12 +842,13 @@ static void argmax_item(void *ctx, int item, int tid)
 	a->best[a->rows[item]] = b;
 }
 
-/* The final norm, lm_head and argmax of k residual rows gathered in xs (normalized in place). */
-static void argmax_rows(const struct net *nt, real *xs, real *z, const int *rows, int k, int *best)
+/* The final norm (into xf), lm_head and argmax of k residual rows gathered in xs. */
+static void argmax_rows(const struct net *nt, const real *xs, real *xf, real *z, const int *rows, int k,
+                        int *best)
 {
 	const struct llama_config *c = nt->c;
-	rmsnorm_forward(xs, NULL, xs, W(nt, LLAMA_NORM, -1), k, c->hidden, c->rms_eps);
-	matmul_forward(z, xs, W(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
+	rmsnorm_forward(xf, NULL, xs, W(nt, LLAMA_NORM, -1), k, c->hidden, c->rms_eps);
+	matmul_forward(z, xf, W(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
 	struct amax a = { z, rows, best, c->vocab };
 	parallel_for(k, argmax_item, &a);
 }
@@ -844,10 +869,10 @@ CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens,
 		return -1;
 	if (want > 0)
 		layers_forward(nt, w, tokens, NULL, 0);
-	/* The rows wanted are gathered, chunk by chunk in order, into xf (free after the layers):
+	/* The rows wanted are gathered, chunk by chunk in order, into a (free after the layers):
 	 * only they go through the final norm and lm_head. */
 	const real *x = final_x(c, w, 0);
-	real *xs = w->b[B_XF];
+	real *xs = w->b[B_A], *xf = w->b[B_XF];
 	int k = 0;
 	for (int s = 0; s < n; s++) {
 		int i0 = w->off[s] + (from ? from[s] : 0);
@@ -857,13 +882,13 @@ CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens,
 			memcpy(xs + (size_t)k * C, x + (size_t)i * C, C * sizeof(real));
 			rows[k++] = i;
 			if (k == R) {
-				argmax_rows(nt, xs, z, rows, k, best);
+				argmax_rows(nt, xs, xf, z, rows, k, best);
 				k = 0;
 			}
 		}
 	}
 	if (k > 0)
-		argmax_rows(nt, xs, z, rows, k, best);
+		argmax_rows(nt, xs, xf, z, rows, k, best);
 	return 0;
 }
 
