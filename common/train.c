@@ -196,19 +196,18 @@ static long batch_grad(struct run *r, const struct train_opts *o, double *loss)
 	struct worker w[MAX_SHARDS];
 	size_t P = r->m->n_params;
 	for (int i = 0; i < r->nw; i++) {
-		w[i] = (struct worker){ i ? r->rep[i] : r->m, r->sh, i, r->nw, r->nsh, r->tok, r->tgt, o->seq, 0 };
-		r->sh[i].failed = 0;
+		w[i] = (struct worker){ .m = i ? r->rep[i] : r->m, .sh = r->sh, .first = i, .stride = r->nw,
+		                        .nsh = r->nsh, .tok = r->tok, .tgt = r->tgt, .T = o->seq };
 		if (i)
 			memcpy(r->rep[i]->params, r->m->params, P * sizeof *r->m->params);
 	}
 	for (int s = 0; s < r->nsh; s++)
 		r->sh[s].failed = 0;
 	int started = 1;
-	for (int i = 1; i < r->nw; i++, started++)
-		if ((errno = pthread_create(&w[i].th, NULL, worker_run, &w[i])) != 0)
-			break;
+	while (started < r->nw && pthread_create(&w[started].th, NULL, worker_run, &w[started]) == 0)
+		started++;
 	worker_run(&w[0]);
-	/* Shards of a worker that could not start are done here, in this thread. */
+	/* The shards of a worker that could not start are done here, after worker 0's. */
 	for (int i = started; i < r->nw; i++) {
 		w[i].m = r->m;
 		worker_run(&w[i]);
