@@ -210,6 +210,11 @@ int main(int argc, char **argv)
 		usage_err("--task: the weights sum to %g: at least one must be positive", wsum);
 	if (!init == !spec)
 		usage_err(init ? "--init and --config: give one, not both" : "no model: give --init CKPT or --config SPEC");
+	int nstdin = init && strcmp(init, "-") == 0;
+	for (int k = 0; k < ntask; k++)
+		nstdin += strcmp(paths[k], "-") == 0;
+	if (nstdin > 1)
+		usage_err("standard input (-) given twice");
 	if (tie && init)
 		usage_err("--tie: only with --config (an --init model keeps its own tying)");
 	if (!out)

@@ -112,6 +112,8 @@ check "still tied" 'grep -q "\"tie_word_embeddings\": true" tied2/config.json'
 # --- other task kinds ---
 ok_run "multiple-choice and text tasks" task-gen -s 2 --train 50 --dev 5 --test 5 -o k cmp seq
 ok_run "train on them" ckpt-train -q -t k/cmp.train.jsonl -t k/seq.train.jsonl --config $CFG --steps 5 --seq 8 -o kk
+ok_run "a task on standard input" sh -c "ckpt-train -q -t - --config $CFG --steps 3 -o ki < k/cmp.train.jsonl"
+check "it was trained on" '[ -f ki/model.safetensors ]'
 check "examples cut to --seq are reported" 'ckpt-train -t k/seq.train.jsonl --config $CFG --steps 2 --seq 4 -o kc 2>&1 | grep -Eq "^ckpt-train: [0-9]+ examples longer than --seq 4 were cut"'
 
 # --- an interrupted run leaves nothing ---
@@ -143,6 +145,8 @@ fail_run 2 '--config: layers=two: want an integer' "config not a number" ckpt-tr
 fail_run 2 '--config: hidden=16 is not a multiple of heads=3' "hidden not a multiple of heads" ckpt-train -t t/copy.train.jsonl --config hidden=16,layers=1,heads=3,ff=32,vocab=256 -o x
 fail_run 2 '--config: num_key_value_heads: 3 does not divide' "heads not a multiple of kv-heads" ckpt-train -t t/copy.train.jsonl --config hidden=16,layers=1,heads=4,kv-heads=3,ff=32,vocab=256 -o x
 fail_run 2 '--config: rope-theta=-1: want a positive number' "config bad rope-theta" ckpt-train -t t/copy.train.jsonl --config $CFG,rope-theta=-1 -o x
+fail_run 2 'standard input \(-\) given twice' "stdin twice" ckpt-train -t - --init - -o x
+fail_run 2 'standard input \(-\) given twice' "stdin twice, two tasks" ckpt-train -t - -t - $M -o x
 fail_run 2 '--tie: only with --config' "--tie with --init" ckpt-train -t t/copy.train.jsonl --init a --tie -o x
 fail_run 2 "--steps '0': want an integer" "--steps 0" ckpt-train -t t/copy.train.jsonl $M --steps 0 -o x
 fail_run 2 "--steps '1x': want an integer" "--steps 1x" ckpt-train -t t/copy.train.jsonl $M --steps 1x -o x
