@@ -1058,9 +1058,24 @@ static void pool_stop(void)
 	pool.stop = 0;
 }
 
+/* OpenBLAS on one thread: the parallelism is ours (see the top of this file). Its own idle
+ * threads, which it starts when it loads, are stopped too, once: each would spin for a while
+ * (some 0.05 s of a core) waiting for work that never comes. blas_thread_shutdown_ is OpenBLAS's,
+ * exported though not in cblas.h (OpenBLAS restarts the threads if asked for more later); weak,
+ * for a BLAS without it. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static void blas_one_thread(void)
+{
+	static atomic_int stopped;
+	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_ && !atomic_exchange(&stopped, 1))
+		blas_thread_shutdown_();
+}
+
 void llama_set_threads(int n)
 {
-	openblas_set_num_threads(1);
+	blas_one_thread();
 	if (n < 1)
 		n = 1;
 	if (n > MAX_THREADS)
@@ -1084,7 +1099,7 @@ struct llama_model *llama_new(const struct llama_config *cfg)
 		return NULL;
 	}
 	m->cfg = *cfg;
-	openblas_set_num_threads(1);   /* parallelism is ours: see the top of this file */
+	blas_one_thread();
 	if (llama_config_check(&m->cfg) || (m->n_tensors = llama_tensors(&m->cfg, &m->tensors)) < 0)
 		goto fail;
 	const struct llama_tensor *last = &m->tensors[m->n_tensors - 1];
