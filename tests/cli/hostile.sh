@@ -23,13 +23,15 @@ mkcfg() { mkst "$1" "{\"__metadata__\":{\"format\":\"pt\",\"config\":\"$(printf 
 
 # The address space (KiB, in 16 MiB steps) and resident memory each program needs to start.
 for p in ckpt-cat wmerge evalrun; do
-	v=16384
-	while [ $v -le 1048576 ] && ! (ulimit -v $v && exec $p --version > /dev/null 2>&1); do v=$((v + 16384)); done
-	rss=0
-	[ -n "$memcheck" ] && rss=$(/usr/bin/time -f %M $p --version 2>&1 > /dev/null | tail -n 1)
+	v=0 rss=0
+	if [ -n "$memcheck" ]; then
+		v=16384
+		while [ $v -le 1048576 ] && ! (ulimit -v $v && exec $p --version > /dev/null 2>&1); do v=$((v + 16384)); done
+		rss=$(/usr/bin/time -f %M $p --version 2>&1 > /dev/null | tail -n 1)
+	fi
 	eval "vm_$(echo $p | tr - _)=$v rss_$(echo $p | tr - _)=$rss"
 done
-check "each program starts in less than 1 GiB of address space (evalrun: $vm_evalrun KiB)" \
+[ -n "$memcheck" ] && check "each program starts in less than 1 GiB of address space (evalrun: $vm_evalrun KiB)" \
 	'[ $vm_ckpt_cat -le 1048576 ] && [ $vm_wmerge -le 1048576 ] && [ $vm_evalrun -le 1048576 ]'
 
 # hostile WHAT FILE REGEX PROG ARGS: PROG on FILE ({} in ARGS), as a file (ARGS with {} = FILE) and
