@@ -55,10 +55,10 @@ int err_oom(void) { return err_set("out of memory"); }
 /* sbase's fshut: a write error on stdout (full disk, closed pipe) is an error, not silence. */
 static void check_stdout(void)
 {
+	/* With SIGPIPE at its default a closed pipe ends the program before this; when SIGPIPE is
+	 * ignored the write fails with EPIPE and is reported like any other write error. */
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
-		if (errno == EPIPE)
-			_exit(EXIT_BAD);
-		fprintf(stderr, "%s: standard output: %s\n", prog_name, strerror(errno));
+		fprintf(stderr, "%s: standard output: write error: %s\n", prog_name, strerror(errno ? errno : EIO));
 		_exit(EXIT_BAD);
 	}
 }

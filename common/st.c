@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "rec.h"
 #include "st.h"
 #include "st_internal.h"
+#include "tmp.h"
 
 /* ---- byte sources: a file descriptor, optionally through a zstd decoder ---- */
 
@@ -524,6 +526,59 @@ static int open_stream(st_ckpt *ck, int fi, int fd, const uint8_t *pre, size_t n
 	return rc;
 }
 
+/* A mapped file that shrinks while it is read (truncated by another program, or a failing disk)
+ * makes the next access raise SIGBUS. The mappings are kept in a table the handler reads, so it
+ * can name the file, remove the temporaries and exit 1 like any other read error. */
+#define MAPS_MAX 4096
+static struct { const uint8_t *base; size_t len; const char *path; } maps[MAPS_MAX];
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const char *path = NULL;
+	for (int i = 0; i < MAPS_MAX; i++)
+		if (maps[i].base && (const uint8_t *)si->si_addr >= maps[i].base &&
+		    (const uint8_t *)si->si_addr < maps[i].base + maps[i].len)
+			path = maps[i].path;
+	if (!path) {            /* not ours: the default action, when the access is retried */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	const char *parts[] = { prog_name, ": ", path, ": read error: the file shrank or could not be read while mapped\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
+			break;
+	tmp_remove_now();
+	_exit(EXIT_BAD);
+}
+
+static void map_register(const uint8_t *base, size_t len, const char *path)
+{
+	static int installed;
+	if (!installed) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, NULL);
+		installed = 1;
+	}
+	for (int i = 0; i < MAPS_MAX; i++)
+		if (!maps[i].base) {
+			maps[i].path = path;
+			maps[i].len = len;
+			maps[i].base = base;
+			return;
+		}
+}
+
+static void map_forget(const uint8_t *base)
+{
+	for (int i = 0; i < MAPS_MAX; i++)
+		if (maps[i].base == base)
+			maps[i].base = NULL;
+}
+
 static int open_mapped(st_ckpt *ck, int fi, int fd, uint64_t size)
 {
 	struct st_file *f = &ck->files[fi];
@@ -534,6 +589,7 @@ static int open_mapped(st_ckpt *ck, int fi, int fd, uint64_t size)
 		return err_set("%s: mmap:", f->path);
 	f->map = m;
 	f->map_len = size;
+	map_register(m, size, f->path);
 	madvise(m, size, MADV_SEQUENTIAL);
 	uint64_t n = 0;
 	for (int i = 7; i >= 0; i--)
@@ -872,8 +928,10 @@ void st_close(st_ckpt *ck)
 		return;
 	for (int i = 0; i < ck->nfiles; i++) {
 		struct st_file *f = &ck->files[i];
-		if (f->map)
+		if (f->map) {
+			map_forget(f->map);
 			munmap((void *)f->map, f->map_len);
+		}
 		if (f->own_fd && f->fd >= 0)
 			close(f->fd);
 		src_free(f->src);

@@ -36,6 +36,8 @@ static void on_signal(int sig)
 
 static void on_exit_cleanup(void) { remove_all(); }
 
+void tmp_remove_now(void) { remove_all(); }
+
 static void install(void)
 {
 	struct sigaction sa;

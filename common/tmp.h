@@ -16,6 +16,9 @@ void tmp_forget(const char *path);
 /* Remove and forget every registered temporary now; or only path and those below it. */
 void tmp_cleanup(void);
 void tmp_cleanup_under(const char *path);
+/* Remove every registered temporary from a signal handler (async-signal-safe; does not forget
+ * them), for handlers that end the program with _exit. */
+void tmp_remove_now(void);
 /* Rename a finished temporary into place and forget it. A directory replacing an existing
  * checkpoint directory moves the old one aside first and removes it after. -1 on error. */
 int tmp_commit(const char *tmp, const char *path, int is_dir);
