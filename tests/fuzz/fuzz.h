@@ -27,8 +27,8 @@
 
 static int fz_broken;              /* invariants broken so far (replay mode) */
 
-static void fz_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fz_fail(const char *file, int line, const char *fmt, ...)
+static inline void fz_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void fz_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%s:%d: fuzz invariant broken: ", file, line);
@@ -58,14 +58,14 @@ static void fz_fail(const char *file, int line, const char *fmt, ...)
 #endif
 
 /* Clear the message before a call, so a failure without one shows. */
-static void fz_err_clear(void) { err_set("%s", ""); }
+static inline void fz_err_clear(void) { err_set("%s", ""); }
 
 static const uint8_t *fz_in;      /* the current input */
 static size_t fz_in_len;
 
 /* A failing reader must say why, and an input of a few KB must not exhaust memory (unless the
  * input itself holds the words, which then reach the message). */
-static void fz_check_error(const char *what, size_t n)
+static inline void fz_check_error(const char *what, size_t n)
 {
 	const char *e = err_get(), *oom = "out of memory";
 	FZ_CHECK(strcmp(e, "unknown error") != 0, "%s failed without a message", what);
@@ -73,17 +73,18 @@ static void fz_check_error(const char *what, size_t n)
 	         "%s: an input of %zu bytes ran out of memory: %s", what, n, e);
 }
 
-static void fz_touch(const void *p, size_t n)
+volatile uint8_t fz_sink;         /* where fz_touch puts what it read, so the reads stay */
+
+static inline void fz_touch(const void *p, size_t n)
 {
-	static volatile uint8_t sink;
 	const uint8_t *b = p;
 	uint8_t x = 0;
 	for (size_t i = 0; i < n; i++)
 		x ^= b[i];
-	sink ^= x;
+	fz_sink ^= x;
 }
 
-static void fz_write_all(int fd, const uint8_t *d, size_t n)
+static inline void fz_write_all(int fd, const uint8_t *d, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, d, n);
@@ -99,7 +100,7 @@ static void fz_write_all(int fd, const uint8_t *d, size_t n)
 }
 
 /* A memory file holding exactly the input; its name is /proc/self/fd/FD (put in path). */
-static int fz_memfile(const uint8_t *d, size_t n, char *path, size_t size)
+static inline int fz_memfile(const uint8_t *d, size_t n, char *path, size_t size)
 {
 	static int fd = -1;
 	if (fd < 0 && (fd = memfd_create("fuzz-input", MFD_CLOEXEC)) < 0) {
@@ -116,7 +117,7 @@ static int fz_memfile(const uint8_t *d, size_t n, char *path, size_t size)
 }
 
 /* A file's whole contents replaced (created when missing). */
-static void fz_put_file(const char *path, const void *d, size_t n)
+static inline void fz_put_file(const char *path, const void *d, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -130,14 +131,14 @@ static void fz_put_file(const char *path, const void *d, size_t n)
 /* A scratch directory for the life of the process, removed at exit with what the targets put in
  * it (flat: files only). */
 static char fz_dir_path[64];
-static void fz_dir_remove(void)
+static inline void fz_dir_remove(void)
 {
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fz_dir_path);
 	if (system(cmd) != 0)
 		fprintf(stderr, "fuzz: could not remove %s\n", fz_dir_path);
 }
-static const char *fz_dir(void)
+static inline const char *fz_dir(void)
 {
 	if (!fz_dir_path[0]) {
 		const char *t = getenv("TMPDIR");
@@ -152,7 +153,7 @@ static const char *fz_dir(void)
 }
 
 /* A small deterministic choice from the input, so one input always takes the same path. */
-static uint32_t fz_hash(const uint8_t *d, size_t n)
+static inline uint32_t fz_hash(const uint8_t *d, size_t n)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < n; i++)
@@ -161,7 +162,7 @@ static uint32_t fz_hash(const uint8_t *d, size_t n)
 }
 
 /* The input starts with a zstd frame or skippable frame (then its data may expand). */
-static int fz_is_zstd(const uint8_t *d, size_t n)
+static inline int fz_is_zstd(const uint8_t *d, size_t n)
 {
 	if (n < 4)
 		return 0;
@@ -176,7 +177,7 @@ static int fz_is_zstd(const uint8_t *d, size_t n)
  * limit: the data of an uncompressed input lies inside it, so the tensors cannot claim more bytes
  * than the input holds (0: no bound, e.g. zstd). Returns 0, or -1 when a read failed (with a
  * message). */
-static int fz_drain(st_ckpt *ck, uint64_t limit, uint64_t whole_limit, uint32_t h)
+static inline int fz_drain(st_ckpt *ck, uint64_t limit, uint64_t whole_limit, uint32_t h)
 {
 	const struct st_tensor *t;
 	uint64_t total = 0, drained = 0;
