@@ -1,12 +1,13 @@
 #!/bin/sh
-# evalrun benchmark (issue 6): tokens/s of teacher-forced scoring (text + multiple choice) and of
-# greedy generation with the KV cache, on a small (hidden 128, 4 layers) and a larger (hidden 512,
-# 8 layers) Llama, -j 1 and 2, several batch sizes; the wall time of 3 tasks × 200 examples; and
-# this machine's sgemm GFLOP/s beside the GFLOP/s the scoring reaches.
+# evalrun benchmark (issue 6): tokens/s of scoring text + multiple choice (log-likelihoods) and
+# generation (exact match, judged teacher-forced: one pass over prompt + target), on a small
+# (hidden 128, 4 layers) and a larger (hidden 512, 8 layers) Llama, -j 1 and 2, several batch
+# sizes; generation on the demo's shape, before (KV-cache decoding) and now; the wall time of 3
+# tasks × 200 examples; and this machine's sgemm GFLOP/s beside the GFLOP/s the scoring reaches.
 #
 # Generation runs on a model of the same shape with zero weights and targets of token 0, so every
-# example decodes its whole target (32 tokens): a random model misses at its first token and
-# would measure prefill only. The arithmetic does not depend on the values.
+# example matches its whole target (32 tokens). A pass costs the same whatever the weights; the
+# KV-cache decoding it replaced stopped at an example's first wrong token.
 set -e
 d=${BENCH_DIR:?}/evalrun
 mkdir -p "$d"
@@ -122,22 +123,33 @@ best() {
 }
 GEN="-t g/rev.dev.jsonl -t g/sort.dev.jsonl -t g/count.dev.jsonl"
 ZGEN="-t g/zrev.dev.jsonl -t g/zsort.dev.jsonl -t g/zcount.dev.jsonl"
+# CPU seconds of the same runs before (KV-cache greedy decoding, commit 96e6695), the least of 11
+# (perf stat task-clock) alternated with the teacher-forced build, on this machine (2 cores,
+# load average 5).
+before() {
+	case $1 in
+	r1-16) echo 0.133 ;; z1-16) echo 0.188 ;; a1-16) echo 0.299 ;;
+	r1-64) echo 0.144 ;; z1-64) echo 0.202 ;; a1-64) echo 0.315 ;;
+	r2-16) echo 0.160 ;; z2-16) echo 0.281 ;; a2-16) echo 0.364 ;;
+	r2-64) echo 0.147 ;; z2-64) echo 0.230 ;; a2-64) echo 0.333 ;;
+	esac
+}
 demo=""
 for j in 1 2; do
 	for b in 16 64; do
 		set -- $(best $b $j $GEN d); demo="$demo
-random weights: every target missed at its first token|3 generation tasks|$j|$b|$1|$2|$3"
+random weights: (nearly) every target missed at its first token|3 generation tasks|$j|$b|$1|$2|$3|$(before r$j-$b)"
 		set -- $(best $b $j $ZGEN d0); demo="$demo
-zero weights, targets of token 0: every token matches|3 generation tasks|$j|$b|$1|$2|$3"
+zero weights, targets of token 0: every token matches|3 generation tasks|$j|$b|$1|$2|$3|$(before z$j-$b)"
 		set -- $(best $b $j $GEN -t g/cmp.dev.jsonl d); demo="$demo
-random weights|rev, sort, count, cmp|$j|$b|$1|$2|$3"
+random weights|rev, sort, count, cmp|$j|$b|$1|$2|$3|$(before a$j-$b)"
 	done
 done
 
 walls=""
-for w in "s|random weights: generation stops at the first wrong token|add" \
-         "s0|zero weights: every example decodes its 32-token target|zero" \
-         "l|random weights: generation stops at the first wrong token|add"; do
+for w in "s|random weights: generation misses|add" \
+         "s0|zero weights: every example matches its 32-token target|zero" \
+         "l|random weights: generation misses|add"; do
 	m=${w%%|*}
 	g=${w##*|}
 	runstat "evalrun -q -j 2 -t t/$g.dev.jsonl -t t/cmp.dev.jsonl -t t/seq.dev.jsonl $m > rec.json" 2> rs.txt
@@ -162,21 +174,24 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 echo "$rows" | awk -F'|' -v p1="$peak1" -v p2="$peak2" 'NF {
 	p = $3 == 1 ? p1 : p2
 	gf = $6 * $8 / $5 / 1e9
-	work = $1 == "scoring" ? "scoring: text + multiple choice" : "generation: " $7 " new tokens"
-	rate = $1 == "scoring" ? sprintf("%.0f", $6 / $5) : sprintf("%.0f new", $7 / $5)
+	work = $1 == "scoring" ? "scoring: text + multiple choice" : "generation: " $7 " target tokens"
+	rate = sprintf("%.0f", $6 / $5)
 	printf "| %s | %s | %d | %d | %d | %.3f | %s | %.2f | %.0f%% |\n", $2, work, $3, $4, $6, $5, rate, gf, 100 * gf / p }'
 echo
-echo "Tokens: every token run through the model (for generation also the prompts' prefill); seconds"
-echo "leave out reading the checkpoint; GFLOP/s counts the projections and lm_head only."
+echo "Tokens: every token run through the model (for generation the prompt and the target but its"
+echo "last token); seconds leave out reading the checkpoint; GFLOP/s counts the projections and lm_head"
+echo "at every token (generation runs lm_head on the target's rows only)."
 echo
 echo "Generation on the demo's shape (hidden 64, 3 layers, heads 4, kv 2, ff 128, vocab 256), 500"
 echo "examples a task (task-gen rev sort count cmp); best of 5 runs: seconds of scoring (wall), CPU"
-echo "seconds of the whole process (load average $(cut -d' ' -f1 /proc/loadavg) at the end):"
+echo "seconds of the whole process (load average $(cut -d' ' -f1 /proc/loadavg) at the end). Before: CPU seconds of"
+echo "the same runs with KV-cache decoding (commit 96e6695), the least of 11 alternated with this"
+echo "build's on this machine (2 cores, load average 5): a fixed baseline."
 echo
-echo "| model | tasks | -j | --batch | tokens | seconds | examples/s | CPU seconds |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| model | tasks | -j | --batch | tokens | seconds | examples/s | CPU seconds | before | speedup |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 echo "$demo" | awk -F'|' 'NF { n = $2 ~ /cmp/ ? 2000 : 1500
-	printf "| %s | %s | %d | %d | %d | %.3f | %.0f | %.2f |\n", $1, $2, $3, $4, $6, $5, n / $5, $7 }'
+	printf "| %s | %s | %d | %d | %d | %.3f | %.0f | %.2f | %.2f | %.2f× |\n", $1, $2, $3, $4, $6, $5, n / $5, $7, $8, $8 / $7 }'
 echo
 echo "| model | 3 tasks × 200 examples (add, cmp, seq), -j 2, --batch 16 | wall seconds |"
 echo "| --- | --- | ---: |"
