@@ -1,12 +1,38 @@
 /* rec.c — libFuzzer target: the NDJSON record reader. The input is a record stream read with
  * rec_next (as pareto, cmaes-step tell and evalrun -r read theirs); each record is printed back
  * with rec_str, which must read back and print the same text (a record passes through a tool
- * unchanged), then looked up and scored as the tools do (rec_number, the fitness rule). */
+ * unchanged) and hold only finite numbers, then looked up and scored as the tools do (rec_number,
+ * the fitness rule). */
+#include <math.h>
 #include <json-c/json.h>
 
 #include "cma.h"
 #include "fuzz.h"
 #include "rec.h"
+
+/* Every number in o is finite: DESIGN.md's records never hold a bare NaN or Infinity. */
+static int fz_finite(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return isfinite(json_object_get_double(o));
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!fz_finite(json_object_array_get_idx(o, i)))
+				return 0;
+		return 1;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (!fz_finite(v))
+				return 0;
+		}
+		return 1;
+	}
+	default:
+		return 1;
+	}
+}
 
 static void fz_rec(const uint8_t *d, size_t n)
 {
@@ -32,6 +58,7 @@ static void fz_rec(const uint8_t *d, size_t n)
 		FZ_CHECK(json_object_is_type(o, json_type_object), "rec_next gave a non-object");
 		FZ_CHECK(rec_lineno(r) > last, "line numbers do not grow: %ld after %ld", rec_lineno(r), last);
 		last = rec_lineno(r);
+		FZ_CHECK(fz_finite(o), "line %ld: a record with a non-finite number was accepted: %s", last, rec_str(o));
 		char *text = strdup(rec_str(o));
 		json_tokener *tok = json_tokener_new();
 		json_object *back = json_tokener_parse_ex(tok, text, (int)strlen(text));
