@@ -186,12 +186,13 @@ echo "Generation on the demo's shape (hidden 64, 3 layers, heads 4, kv 2, ff 128
 echo "examples a task (task-gen rev sort count cmp); best of 5 runs: seconds of scoring (wall), CPU"
 echo "seconds of the whole process (load average $(cut -d' ' -f1 /proc/loadavg) at the end). Before: CPU seconds of"
 echo "the same runs with KV-cache decoding (commit 96e6695), the least of 11 alternated with this"
-echo "build's on this machine (2 cores, load average 5): a fixed baseline."
+echo "build's on this machine (2 cores, load average 5): a fixed baseline, which a shared machine's"
+echo "load can move this run's figures away from."
 echo
-echo "| model | tasks | -j | --batch | tokens | seconds | examples/s | CPU seconds | before | speedup |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| model | tasks | -j | --batch | tokens | seconds | examples/s | CPU seconds | before |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 echo "$demo" | awk -F'|' 'NF { n = $2 ~ /cmp/ ? 2000 : 1500
-	printf "| %s | %s | %d | %d | %d | %.3f | %.0f | %.2f | %.2f | %.2f× |\n", $1, $2, $3, $4, $6, $5, n / $5, $7, $8, $8 / $7 }'
+	printf "| %s | %s | %d | %d | %d | %.3f | %.0f | %.2f | %.2f |\n", $1, $2, $3, $4, $6, $5, n / $5, $7, $8 }'
 echo
 echo "| model | 3 tasks × 200 examples (add, cmp, seq), -j 2, --batch 16 | wall seconds |"
 echo "| --- | --- | ---: |"
