@@ -29,7 +29,7 @@ static const char usage_text[] =
 "  -n, --limit N         only the first N examples of each task\n"
 "  -b, --batch B         sequences in one forward pass, KV-cache slots for generation (default 16)\n"
 "      --max-new N       generate at most N tokens: a longer target is a miss (default: no limit)\n"
-"  -j, --threads N       OpenBLAS threads (default: OpenBLAS's choice)\n"
+"  -j, --threads N       threads of the forward pass (default 1; the scores do not depend on N)\n"
 "      --exec CMD        run the harness CMD (sh -c) instead: {ckpt} becomes a Hugging Face\n"
 "                        directory of the checkpoint, {out} the path it writes its scores to\n"
 "                        (a recycle record or lm-evaluation-harness results JSON)\n"
