@@ -27,7 +27,7 @@ static const char usage_text[] =
 "  -r, --record FILE     the candidate record to add the scores to (@- or - : standard input;\n"
 "                        @FILE works too)\n"
 "  -n, --limit N         only the first N examples of each task\n"
-"  -b, --batch B         sequences in one forward pass, KV-cache slots for generation (default 16)\n"
+"  -b, --batch B         sequences in one forward pass (default 16)\n"
 "      --max-new N       generate at most N tokens: a longer target is a miss (default: no limit)\n"
 "  -j, --threads N       threads of the forward pass (default 1; the scores do not depend on N)\n"
 "      --exec CMD        run the harness CMD (sh -c) instead: {ckpt} becomes a Hugging Face\n"
