@@ -1059,7 +1059,7 @@ static int jnum(json_object *o, const char *key, int positive, double *v)
 	if (jget(o, key, json_type_double, 0, &x) < 0)
 		return -1;
 	*v = num_of(x);
-	if (!isfinite(*v) || (positive && !(*v > 0)) || (positive < 0 && *v < 0))
+	if (!isfinite(*v) || (positive > 0 && !(*v > 0)) || (positive < 0 && *v < 0))
 		return err_set("field \"%s\" is out of range", key);
 	return 0;
 }
@@ -1172,6 +1172,14 @@ static int read_state(cma *c, json_object *o)
 
 	if (jget(o, "strategy", json_type_object, 0, &s) < 0 || jint32(s, "lambda", 2, 1 << 30, &lambda) < 0)
 		return err_prefix("field \"strategy\": ");
+	/* lambda sizes every allocation below: the file must really hold lambda weights first, so a
+	 * few hundred bytes claiming a population of 40 million cannot make it allocate gigabytes. */
+	{
+		json_object *wa;
+		if (!json_object_object_get_ex(s, "weights", &wa) || !json_object_is_type(wa, json_type_array) ||
+		    (int)json_object_array_length(wa) != lambda)
+			return err_set("field \"strategy\": field \"weights\" is not an array of %d numbers", lambda);
+	}
 	if (set_strategy(c, lambda) < 0)   /* allocates and computes the strategy of this population */
 		return -1;
 	/* The strategy is a function of n and lambda: the stored copy (for readers of the file) must

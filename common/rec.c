@@ -17,6 +17,45 @@ struct rec_reader {
 	json_tokener *tok;
 };
 
+/* Strict mode fails on anything after the object with a generic message; a lenient parse tells
+ * "a whole object, then more" apart. */
+static int trailing_after_object(const char *s, size_t n)
+{
+	json_tokener *t = json_tokener_new();
+	int yes = 0;
+	if (!t)
+		return 0;
+	json_object *o = json_tokener_parse_ex(t, s, (int)n);
+	yes = json_tokener_get_error(t) == json_tokener_success && json_tokener_get_parse_end(t) < n;
+	json_object_put(o);
+	json_tokener_free(t);
+	return yes;
+}
+
+/* json-c reads NaN, Infinity and 1e999 even in strict mode: they are refused here. */
+static int has_nonfinite(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_double:
+		return !isfinite(json_object_get_double(o));
+	case json_type_array:
+		for (size_t i = 0, n = json_object_array_length(o); i < n; i++)
+			if (has_nonfinite(json_object_array_get_idx(o, i)))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			(void)k;
+			if (has_nonfinite(v))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 rec_reader *rec_open_file(FILE *f, const char *name)
 {
 	rec_reader *r = calloc(1, sizeof *r);
@@ -27,6 +66,9 @@ rec_reader *rec_open_file(FILE *f, const char *name)
 		err_oom();
 		return NULL;
 	}
+	/* Strict JSON: a bare NaN or Infinity (Python's json.dumps writes them) is refused, not read
+	 * as a number no other tool would accept. */
+	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT);
 	r->f = f;
 	return r;
 }
@@ -72,6 +114,10 @@ int rec_next(rec_reader *r, json_object **out)
 		json_tokener_reset(r->tok);
 		json_object *o = json_tokener_parse_ex(r->tok, r->buf + i, (int)(n - i));
 		enum json_tokener_error e = json_tokener_get_error(r->tok);
+		if (e != json_tokener_success && trailing_after_object(r->buf + i, (size_t)(n - i))) {
+			json_object_put(o);
+			return err_set("%s:%ld: trailing text after the JSON object", r->name, r->line);
+		}
 		if (e != json_tokener_success) {
 			json_object_put(o);
 			if (e == json_tokener_continue)
@@ -82,6 +128,11 @@ int rec_next(rec_reader *r, json_object **out)
 		if (json_tokener_get_parse_end(r->tok) != (size_t)(n - i)) {
 			json_object_put(o);
 			return err_set("%s:%ld: trailing text after the JSON object", r->name, r->line);
+		}
+		if (has_nonfinite(o)) {
+			json_object_put(o);
+			return err_set("%s:%ld: a non-finite number (NaN, Infinity or out of range): JSON has none; write null",
+			               r->name, r->line);
 		}
 		if (!json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
@@ -146,6 +197,7 @@ json_object *rec_load(const char *path)
 		err_oom();
 		goto out;
 	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	o = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error e = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);

@@ -163,9 +163,9 @@ fail_run 1 '^pareto: miss.ndjson:2: missing objective "scores.b"$' "a missing ob
 printf '{"scores":{"a":1}}\n\n{"scores":{"a":"high"}}\n' > str.ndjson
 fail_run 1 '^pareto: str.ndjson:3: objective "scores.a" is not a number$' "a string" pareto str.ndjson
 printf '{"scores":{"a":1}}\n{"scores":{"a":NaN}}\n' > nan.ndjson
-fail_run 1 '^pareto: nan.ndjson:2: objective "scores.a" is NaN$' "NaN" pareto nan.ndjson
+fail_run 1 '^pareto: nan.ndjson:2: a non-finite number' "NaN (not JSON)" pareto nan.ndjson
 printf '{"scores":{"a":1}}\n{"scores":{"a":-Infinity}}\n' > inf.ndjson
-fail_run 1 '^pareto: inf.ndjson:2: objective "scores.a" is infinite$' "infinity" pareto inf.ndjson
+fail_run 1 '^pareto: inf.ndjson:2: a non-finite number' "infinity (not JSON)" pareto inf.ndjson
 printf '{"scores":{"a":null}}\n' > null.ndjson
 fail_run 1 '^pareto: null.ndjson:1: objective "scores.a" is not a number$' "null" pareto null.ndjson
 printf '{"scores":{"a":1}}\n{"scores":{"a":2}\n' > trunc.ndjson

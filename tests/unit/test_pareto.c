@@ -387,7 +387,7 @@ static void test_read(void)
 	static const struct { const char *text, *msg; } bad[] = {
 		{ "{\"scores\":{\"a\":1,\"b\":2}}\n{\"scores\":{\"a\":1}}\n", ":2: missing objective \"scores.b\"" },
 		{ "{\"scores\":{\"a\":1}}\n\n{\"scores\":{\"a\":\"x\"}}\n", ":3: objective \"scores.a\" is not a number" },
-		{ "{\"scores\":{\"a\":NaN}}\n", ":1: objective \"scores.a\" is NaN" },
+		{ "{\"scores\":{\"a\":NaN}}\n", ":1: a non-finite number" },
 		{ "{\"scores\":{\"a\":null}}\n", ":1: objective \"scores.a\" is not a number" },
 		{ "{\"id\":1}\n", ":1: no \"scores\" object" },
 		{ "{\"scores\":{\"a\":1}}\n{\"scores\":\n", ":2: truncated JSON" },
