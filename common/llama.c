@@ -52,6 +52,13 @@ int llama_config_check(struct llama_config *c)
 	if ((int64_t)c->vocab * c->hidden > (int64_t)1 << 40 ||
 	    (int64_t)c->heads * c->head_dim > (int64_t)1 << 24 || c->hidden > 1 << 24 || c->ff > 1 << 26)
 		return err_set("config: sizes too large");
+	/* The largest models have about 128 layers; the bound keeps the tensor table (9 entries a
+	 * layer) and its int indices small whatever a config claims. */
+	if (c->layers > 1 << 14)
+		return err_set("num_hidden_layers: %d is more than %d", c->layers, 1 << 14);
+	if (c->bos_id < -1 || c->eos_id < -1)
+		return err_set("%s: %d is not a token id", c->bos_id < -1 ? "bos_token_id" : "eos_token_id",
+		               c->bos_id < -1 ? c->bos_id : c->eos_id);
 	return 0;
 }
 
@@ -192,8 +199,15 @@ int llama_config_parse(struct llama_config *c, const char *json_text)
 		goto out;
 	json_object *eos = key(o, "eos_token_id");
 	if (eos && json_object_is_type(eos, json_type_array)) {
-		if (json_object_array_length(eos) > 0)
-			c->eos_id = json_object_get_int(json_object_array_get_idx(eos, 0));
+		if (json_object_array_length(eos) > 0) {
+			json_object *e0 = json_object_array_get_idx(eos, 0);
+			if (!json_object_is_type(e0, json_type_int) || json_object_get_int64(e0) < 0 ||
+			    json_object_get_int64(e0) > INT32_MAX) {
+				err_set("eos_token_id: %s is not a token id", json_object_to_json_string(e0));
+				goto out;
+			}
+			c->eos_id = json_object_get_int(e0);
+		}
 	} else if (get_int(o, "eos_token_id", &c->eos_id) < 0) {
 		goto out;
 	}
