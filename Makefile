@@ -62,6 +62,11 @@ demo: all
 bench: all
 	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers sh tests/bench/run $(T)
 
+# make fuzz [FUZZ_SECONDS=30]: every libFuzzer target briefly (clang; see tests/fuzz/run).
+FUZZ_SECONDS ?= 30
+fuzz:
+	@sh tests/fuzz/run $(FUZZ_SECONDS)
+
 deps:
 	@sh .ci/deps
 
@@ -81,5 +86,5 @@ install: $(PROGS)
 clean:
 	rm -rf build bin
 
-.PHONY: all test demo bench deps install clean
+.PHONY: all test demo bench fuzz deps install clean
 .SECONDARY:
