@@ -45,6 +45,8 @@ $(BIN)/%: $(O)/tools/%.o $(LIB) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
 $(O)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(O)/tests
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
+# The fuzz-input replayer compiles the fuzz targets' drivers in.
+$(O)/tests/test_fuzz_regress: $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
 $(O)/helpers/%: tests/helpers/%.c $(LIB) | $(O)/helpers
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
 $(O)/common $(O)/tools $(O)/tests $(O)/helpers $(BIN):
