@@ -6,6 +6,22 @@
 #   check   "what"  SHELL-CONDITION       passes when the condition (eval'd) is true
 #   cmp_files "what" EXPECTED ACTUAL     passes when the files are byte-identical
 # Every command's stdout goes to ./out, its stderr to ./err. End the script with t_done.
+#
+# Fixtures (one definition each; a script does not redefine them):
+#   gen ST-GEN-ARGS...           a fixture from st-gen; when st-gen fails: "not ok - fixture: …"
+#                                with its message, and the script ends (later checks need it)
+#   le64 N                       N as the 8 bytes of a little-endian uint64 (a header length)
+#   zeros N                      N zero bytes as printf escapes, for mkst's DATA
+#   mkst FILE HEADER [DATA]      a safetensors file made byte by byte: le64 of the header's
+#                                length, HEADER as given (not checked, not padded), then DATA, a
+#                                printf format of escapes ('\000\200\077\077', "$(zeros 12)")
+#   hlen FILE                    the header length a safetensors file declares (its first 8 bytes)
+#   hdr FILE                     the header text of a safetensors file
+#   data FILE                    the data section of a safetensors file (after the header)
+#   no_tmp PATH                  true when no temporary sibling .NAME.tmp.* of PATH is left in its
+#                                directory (the name every program writes under before renaming)
+#   nothing_left PATH            true when neither PATH nor a temporary sibling of it exists
+#   untimed FILE                 FILE's records without their "eval" (timings) objects
 set -u
 : "${BIN:?}"
 PATH="$BIN:${HELPERS:+$HELPERS:}$PATH"
@@ -45,5 +61,31 @@ check() {
 cmp_files() {
 	if cmp -s "$2" "$3"; then t_ok "$1"; else t_notok "$1" "$2 and $3 differ"; fi
 }
+
+gen() {
+	_e=$(st-gen "$@" 2>&1 > /dev/null) && return 0
+	t_notok "fixture: st-gen $* failed"; printf '%s\n' "$_e" | sed 's/^/#   /' | head -5
+	exit 1
+}
+
+le64() {
+	_n=$1 _s='' _i=0
+	while [ $_i -lt 8 ]; do _s="$_s\\0$(printf %03o $((_n % 256)))"; _n=$((_n / 256)); _i=$((_i + 1)); done
+	printf '%b' "$_s"
+}
+zeros() { _i=0; while [ $_i -lt "$1" ]; do printf '\\000'; _i=$((_i + 1)); done; }
+mkst() {
+	# shellcheck disable=SC2059  # DATA is a printf format of escapes by design
+	{ le64 "$(printf %s "$2" | wc -c)"; printf %s "$2"; printf "${3:-}"; } > "$1"
+}
+hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }
+hdr() { head -c $(($(hlen "$1") + 8)) "$1" | tail -c +9; }
+data() { tail -c +$(($(hlen "$1") + 9)) "$1"; }
+no_tmp() {
+	for _f in "$(dirname "$1")/.$(basename "$1").tmp."*; do [ -e "$_f" ] && return 1; done
+	return 0
+}
+nothing_left() { [ ! -e "$1" ] && no_tmp "$1"; }
+untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
 
 t_done() { [ "$T_FAIL" -eq 0 ]; exit $?; }

@@ -5,22 +5,6 @@
 # a closed pipe; a full disk; SIGTERM during a write.
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
-hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }
-# the 8-byte little-endian length, written with octal escapes
-le64() { n=$1 s= i=0; while [ $i -lt 8 ]; do s="$s\\$(printf %03o $((n % 256)))"; n=$((n / 256)); i=$((i + 1)); done; printf "$s"; }
-# FILE HEADER DATA-BYTES: a safetensors file of a header text and that many zero bytes of data
-mkst() { printf %s "$2" > h.tmp; { le64 $(wc -c < h.tmp); cat h.tmp; head -c "$3" /dev/zero; } > "$1"; }
-# gen ARGS... -o PATH: a fixture from st-gen; a failure is reported, and ends the script when
-# nothing was written
-gen() {
-	eval "gen_out=\${$#}"
-	st-gen "$@" 2> gen.err && return 0
-	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - fixture: st-gen $* failed"; sed 's/^/#   /' gen.err | head -3
-	[ -e "$gen_out" ] || exit 1
-}
-# No output and no temporary sibling (.NAME.tmp.PID) of it.
-nothing_left() { [ ! -e "$1" ] && [ -z "$(ls -A "$(dirname "$1")" | grep "^\.$(basename "$1")\.tmp\.")" ]; }
-
 # bad FILE REGEX WHAT [STREAM-REGEX]: FILE is refused with "ckpt-cat: FILE: REGEX" when read,
 # checked, or written to a file or a directory, and leaves no output; read through a pipe it is
 # refused as "<stdin>: STREAM-REGEX" (REGEX when not given).
@@ -40,14 +24,14 @@ bad() {
 
 # A valid two-tensor file, to show the hand-made files are right but for their one flaw.
 T2='"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}'
-mkst good.safetensors "{$T2}" 12
+mkst good.safetensors "{$T2}" "$(zeros 12)"
 ok_run "the hand-made file is valid" ckpt-cat --check good.safetensors
 check "the hand-made file lists" '[ "$(ckpt-cat -l good.safetensors | tr -d "\n")" = "{\"name\":\"a\",\"dtype\":\"F32\",\"shape\":[2],\"bytes\":8,\"file\":\"good.safetensors\"}{\"name\":\"b\",\"dtype\":\"F32\",\"shape\":[1],\"bytes\":4,\"file\":\"good.safetensors\"}" ]'
-mkst meta.safetensors "{\"__metadata__\":{\"k\":\"v\"},$T2}" 12
+mkst meta.safetensors "{\"__metadata__\":{\"k\":\"v\"},$T2}" "$(zeros 12)"
 ok_run "__metadata__ of strings is valid" ckpt-cat --check meta.safetensors
-mkst empty-t.safetensors '{"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}' 1
+mkst empty-t.safetensors '{"e":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}' "$(zeros 1)"
 ok_run "an empty tensor and a scalar are valid" ckpt-cat --check empty-t.safetensors
-mkst none.safetensors '{}' 0
+mkst none.safetensors '{}'
 ok_run "a checkpoint of no tensors is valid" ckpt-cat --check none.safetensors
 
 # ---- the header's length ----
@@ -68,92 +52,92 @@ bad short.safetensors "too short for a safetensors header" "file shorter than 8 
 bad empty.safetensors "empty (file|input)" "empty file"
 
 # ---- the header's JSON ----
-mkst badjson.safetensors '{"a":{"dtype":"F32",' 0
+mkst badjson.safetensors '{"a":{"dtype":"F32",'
 bad badjson.safetensors "header is not valid JSON" "invalid JSON"
-mkst badjson2.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},}' 8
+mkst badjson2.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},}' "$(zeros 8)"
 bad badjson2.safetensors "header is not valid JSON" "invalid JSON (trailing comma)"
-mkst array.safetensors '[1,2]' 0
+mkst array.safetensors '[1,2]'
 bad array.safetensors "header is not a JSON object" "JSON array, not an object"
-mkst string.safetensors '"a"' 0
+mkst string.safetensors '"a"'
 bad string.safetensors "header is not a JSON object" "JSON string, not an object"
-mkst trail.safetensors "{$T2}xyz" 12
+mkst trail.safetensors "{$T2}xyz" "$(zeros 12)"
 bad trail.safetensors "header has trailing bytes after its JSON object" "garbage after the header's JSON"
-mkst trail2.safetensors "{$T2}{}" 12
+mkst trail2.safetensors "{$T2}{}" "$(zeros 12)"
 bad trail2.safetensors "header has trailing bytes after its JSON object" "a second JSON object after the header's"
 { le64 4; printf '{}\000 '; } > nul.safetensors
 bad nul.safetensors "header contains a NUL byte" "NUL byte in the header"
 
 # ---- tensor entries ----
-mkst nodtype.safetensors '{"a":{"shape":[2],"data_offsets":[0,8]}}' 8
+mkst nodtype.safetensors '{"a":{"shape":[2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad nodtype.safetensors "tensor a: missing dtype" "entry without dtype"
-mkst noshape.safetensors '{"a":{"dtype":"F32","data_offsets":[0,8]}}' 8
+mkst noshape.safetensors '{"a":{"dtype":"F32","data_offsets":[0,8]}}' "$(zeros 8)"
 bad noshape.safetensors "tensor a: missing shape" "entry without shape"
-mkst nooffs.safetensors '{"a":{"dtype":"F32","shape":[2]}}' 8
+mkst nooffs.safetensors '{"a":{"dtype":"F32","shape":[2]}}' "$(zeros 8)"
 bad nooffs.safetensors "tensor a: missing data_offsets" "entry without data_offsets"
-mkst notobj.safetensors '{"a":[1,2]}' 0
+mkst notobj.safetensors '{"a":[1,2]}'
 bad notobj.safetensors "tensor a: entry is not an object" "entry not an object"
-mkst dtype.safetensors '{"a":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}' 8
+mkst dtype.safetensors '{"a":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad dtype.safetensors "tensor a: unknown dtype \"?F31" "unknown dtype"
-mkst dtypelc.safetensors '{"a":{"dtype":"f32","shape":[2],"data_offsets":[0,8]}}' 8
+mkst dtypelc.safetensors '{"a":{"dtype":"f32","shape":[2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad dtypelc.safetensors "tensor a: unknown dtype" "dtype in lower case (not the safetensors spelling)"
-mkst dtypenum.safetensors '{"a":{"dtype":4,"shape":[2],"data_offsets":[0,8]}}' 8
+mkst dtypenum.safetensors '{"a":{"dtype":4,"shape":[2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad dtypenum.safetensors "tensor a: unknown dtype" "dtype not a string"
-mkst neg.safetensors '{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}' 8
+mkst neg.safetensors '{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad neg.safetensors "tensor a: shape\[0\] is not a non-negative integer" "negative shape"
-mkst frac.safetensors '{"a":{"dtype":"F32","shape":[1,2.5],"data_offsets":[0,8]}}' 8
+mkst frac.safetensors '{"a":{"dtype":"F32","shape":[1,2.5],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad frac.safetensors "tensor a: shape\[1\] is not a non-negative integer" "non-integer shape"
-mkst strshape.safetensors '{"a":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}' 8
+mkst strshape.safetensors '{"a":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad strshape.safetensors "tensor a: shape\[0\] is not a non-negative integer" "shape entry a string"
-mkst shapeobj.safetensors '{"a":{"dtype":"F32","shape":2,"data_offsets":[0,8]}}' 8
+mkst shapeobj.safetensors '{"a":{"dtype":"F32","shape":2,"data_offsets":[0,8]}}' "$(zeros 8)"
 bad shapeobj.safetensors "tensor a: shape is not an array" "shape not an array"
-mkst dims.safetensors '{"a":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}}' 1
+mkst dims.safetensors '{"a":{"dtype":"U8","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,1]}}' "$(zeros 1)"
 bad dims.safetensors "tensor a: 9 dimensions" "more than 8 dimensions"
-mkst count.safetensors "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}" 8
+mkst count.safetensors "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}" "$(zeros 8)"
 bad count.safetensors "tensor a: data_offsets hold 8 bytes but F32\[3\] needs 12" "byte count not numel x dtype size"
-mkst count2.safetensors "{\"a\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,16]}}" 16
+mkst count2.safetensors "{\"a\":{\"dtype\":\"BF16\",\"shape\":[2,2],\"data_offsets\":[0,16]}}" "$(zeros 16)"
 bad count2.safetensors "tensor a: data_offsets hold 16 bytes but BF16\[2,2\] needs 8" "byte count: BF16 counted as 4 bytes"
 # 2^32 x 2^32 elements: the product wraps to 0 in 64 bits, which is not an empty tensor.
-mkst ovf.safetensors '{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}' 0
+mkst ovf.safetensors '{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}}'
 bad ovf.safetensors "tensor a: shape's byte count overflows" "numel overflows 64 bits (wraps to 0)"
-mkst ovf1.safetensors '{"a":{"dtype":"U8","shape":[4294967296,4294967297],"data_offsets":[0,8]}}' 8
+mkst ovf1.safetensors '{"a":{"dtype":"U8","shape":[4294967296,4294967297],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad ovf1.safetensors "tensor a: shape's byte count overflows" "numel overflows 64 bits"
-mkst ovf2.safetensors '{"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,8]}}' 8
+mkst ovf2.safetensors '{"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad ovf2.safetensors "tensor a: shape's byte count overflows" "numel x 8 overflows 64 bits"
-mkst ovf3.safetensors '{"a":{"dtype":"F32","shape":[65536,65536,65536,65536,0],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}' 4
+mkst ovf3.safetensors '{"a":{"dtype":"F32","shape":[65536,65536,65536,65536,0],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}' "$(zeros 4)"
 ok_run "a zero in a huge shape is an empty tensor, not an overflow" ckpt-cat --check ovf3.safetensors
-mkst big.safetensors '{"a":{"dtype":"U8","shape":[1000000000000],"data_offsets":[0,1000000000000]}}' 8
+mkst big.safetensors '{"a":{"dtype":"U8","shape":[1000000000000],"data_offsets":[0,1000000000000]}}' "$(zeros 8)"
 bad big.safetensors "tensor a: data_offsets end 1000000000000 past the data section" "a huge tensor in a small file" "truncated in tensor a"
-mkst offsbad.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}' 8
+mkst offsbad.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}' "$(zeros 8)"
 bad offsbad.safetensors "tensor a: data_offsets is not \[begin, end\]" "data_offsets of one number"
-mkst offsneg.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}' 8
+mkst offsneg.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}' "$(zeros 8)"
 bad offsneg.safetensors "tensor a: data_offsets is not \[begin, end\]" "negative data_offsets"
-mkst offsrev.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}' 8
+mkst offsrev.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}' "$(zeros 8)"
 bad offsrev.safetensors "tensor a: data_offsets end 0 before begin 8" "data_offsets end before begin"
 
 # ---- offsets against the data ----
-mkst past.safetensors "{$T2}" 10
+mkst past.safetensors "{$T2}" "$(zeros 10)"
 bad past.safetensors "tensor b: data_offsets end 12 past the data section" "offsets past the end of the data" "truncated in tensor b"
-mkst gap.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}' 12
+mkst gap.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}' "$(zeros 12)"
 bad gap.safetensors "tensor a: gap of 4 bytes before its data" "gap before the first tensor"
-mkst gap2.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[10,14]}}' 14
+mkst gap2.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[10,14]}}' "$(zeros 14)"
 bad gap2.safetensors "tensor b: gap of 2 bytes before its data" "gap between tensors"
-mkst overlap.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' 8
+mkst overlap.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' "$(zeros 8)"
 bad overlap.safetensors "tensor b: data overlaps tensor a" "overlapping tensors"
-mkst same.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 8
+mkst same.safetensors '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' "$(zeros 8)"
 bad same.safetensors "tensor [ab]: data overlaps tensor [ab]" "two tensors on the same bytes"
-mkst trailing.safetensors "{$T2}" 16
+mkst trailing.safetensors "{$T2}" "$(zeros 16)"
 bad trailing.safetensors "4 trailing bytes after the last tensor's data" "trailing bytes after the last tensor" "trailing bytes after the last tensor's data"
-mkst dup.safetensors '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' 8
+mkst dup.safetensors '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' "$(zeros 8)"
 bad dup.safetensors "duplicate tensor name \"a\"" "duplicate tensor name"
-mkst dup2.safetensors '{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' 8
+mkst dup2.safetensors '{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' "$(zeros 8)"
 bad dup2.safetensors "duplicate tensor name \"a\"" "duplicate tensor name, same entry twice"
-mkst dupesc.safetensors '{"ab":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a\u0062":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' 8
+mkst dupesc.safetensors '{"ab":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a\u0062":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}' "$(zeros 8)"
 bad dupesc.safetensors "duplicate tensor name" "duplicate tensor name spelled with an escape"
-mkst metanum.safetensors "{\"__metadata__\":{\"k\":1},$T2}" 12
+mkst metanum.safetensors "{\"__metadata__\":{\"k\":1},$T2}" "$(zeros 12)"
 bad metanum.safetensors "__metadata__ must be an object of strings" "__metadata__ value a number"
-mkst metaobj.safetensors "{\"__metadata__\":{\"k\":{\"x\":\"y\"}},$T2}" 12
+mkst metaobj.safetensors "{\"__metadata__\":{\"k\":{\"x\":\"y\"}},$T2}" "$(zeros 12)"
 bad metaobj.safetensors "__metadata__ must be an object of strings" "__metadata__ value an object"
-mkst metastr.safetensors "{\"__metadata__\":\"x\",$T2}" 12
+mkst metastr.safetensors "{\"__metadata__\":\"x\",$T2}" "$(zeros 12)"
 bad metastr.safetensors "__metadata__ must be an object of strings" "__metadata__ a string"
 
 # ---- zstd (a stream: --list does not read the data) ----
@@ -211,7 +195,7 @@ fail_run 1 "^ckpt-cat: <stdin>: trailing bytes after the last tensor's data" "st
 { cat x.safetensors; cat x.safetensors; } > twice.bin
 fail_run 1 "^ckpt-cat: <stdin>: trailing bytes after the last tensor's data" "two checkpoints back to back on stdin" sh -c 'cat twice.bin | ckpt-cat - > /dev/null'
 # The header's key order need not be the data's: offsets decide, and a pipe is read in their order.
-mkst order.safetensors '{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 12
+mkst order.safetensors '{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' "$(zeros 12)"
 ok_run "header order differs from offset order: fine on a pipe" sh -c 'cat order.safetensors | ckpt-cat -l -'
 check "listed in offset order" '[ "$(cut -c1-11 out | tr -d "\n")" = "{\"name\":\"a\"{\"name\":\"b\"" ]'
 

@@ -5,24 +5,8 @@
 # Bad input, signals, full disks and closed pipes are in ckpt-cat-bad.sh.
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
-hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }                 # safetensors header length
-data() { tail -c +$(($(hlen "$1") + 9)) "$1"; }               # a file's data section
 field() { sed -n -E "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p"; }  # one field of NDJSON lines
 names() { field name | tr -d '"'; }
-# the 8-byte little-endian length, written with octal escapes
-le64() { n=$1 s= i=0; while [ $i -lt 8 ]; do s="$s\\$(printf %03o $((n % 256)))"; n=$((n / 256)); i=$((i + 1)); done; printf "$s"; }
-# FILE HEADER DATA: a safetensors file from a header text and its data as printf octal escapes
-mkst() { printf %s "$2" > h.tmp; { le64 $(wc -c < h.tmp); cat h.tmp; printf "$3"; } > "$1"; }
-# gen ARGS... -o PATH: a fixture from st-gen; a failure is reported, and ends the script when
-# nothing was written
-gen() {
-	eval "gen_out=\${$#}"
-	st-gen "$@" 2> gen.err && return 0
-	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - fixture: st-gen $* failed"; sed 's/^/#   /' gen.err | head -3
-	[ -e "$gen_out" ] || exit 1
-}
-# No output and no temporary sibling (.NAME.tmp.PID) of it.
-nothing_left() { [ ! -e "$1" ] && [ -z "$(ls -A "$(dirname "$1")" | grep "^\.$(basename "$1")\.tmp\.")" ]; }
 
 ok_run "--help" ckpt-cat --help
 for o in --list --stats --select --exclude --dtype --output --shard-size --zstd --threads --check --quiet --version; do

@@ -266,21 +266,21 @@ ckpt-cat -x model.norm.weight -o nonorm.safetensors m
 fail_run 1 "^evalrun: nonorm.safetensors: missing tensor model.norm.weight" "missing tensor" evalrun -t t/cmp.dev.jsonl nonorm.safetensors
 fail_run 1 "missing tensor model.norm.weight" "missing tensor, stream" sh -c 'ckpt-cat -x model.norm.weight m | evalrun -t t/cmp.dev.jsonl -'
 sed 's/"hidden_size": *64/"hidden_size": 32/' m/config.json > small.json
-st-gen --llama $LL --config small.json -o wrongshape
+gen --llama $LL --config small.json -o wrongshape
 fail_run 1 "wrongshape: .*model.embed_tokens.weight.*shape \[256, 64\], config wants \[256, 32\]" \
 	"config and tensors disagree" evalrun -t t/cmp.dev.jsonl wrongshape
-st-gen --llama $LL --tensor model.layers.0.self_attn.q_proj.bias:f32:64 -o bias
+gen --llama $LL --tensor model.layers.0.self_attn.q_proj.bias:f32:64 -o bias
 fail_run 1 "unknown tensor model.layers.0.self_attn.q_proj.bias" "tensor the architecture lacks" evalrun -t t/cmp.dev.jsonl bias
 sed 's/"model_type": *"llama"/"model_type": "gpt2"/' m/config.json > gpt2.json
-st-gen --llama $LL --config gpt2.json -o gpt2
+gen --llama $LL --config gpt2.json -o gpt2
 fail_run 1 "gpt2: config: model_type" "another architecture" evalrun -t t/cmp.dev.jsonl gpt2
 sed 's/"hidden_act"/"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "hidden_act"/' m/config.json > rs.json
-st-gen --llama $LL --config rs.json -o ropescale
+gen --llama $LL --config rs.json -o ropescale
 fail_run 1 "ropescale: config: rope_scaling" "rope scaling refused" evalrun -t t/cmp.dev.jsonl ropescale
 sed 's/"hidden_act"/"attention_bias": true, "hidden_act"/' m/config.json > ab.json
-st-gen --llama $LL --config ab.json -o attnbias
+gen --llama $LL --config ab.json -o attnbias
 fail_run 1 "attnbias: config: attention_bias" "attention biases refused" evalrun -t t/cmp.dev.jsonl attnbias
-st-gen --tensor a:f32:4 -o noconfig.safetensors
+gen --tensor a:f32:4 -o noconfig.safetensors
 fail_run 1 "noconfig.safetensors: no config.json" "no config" evalrun -t t/cmp.dev.jsonl noconfig.safetensors
 head -c 20000 m.safetensors > trunc.safetensors
 fail_run 1 "trunc.safetensors" "truncated file" evalrun -t t/cmp.dev.jsonl trunc.safetensors

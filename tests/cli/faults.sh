@@ -8,9 +8,6 @@
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 OPT=$TOP/pipelines/optimize
 
-# No temporary sibling .NAME.tmp.* of NAME in its directory; and no NAME either.
-no_tmp() { [ -z "$(ls -A "$(dirname "$1")" | grep "^\.$(basename "$1")\.tmp\.")" ]; }
-nothing_left() { [ ! -e "$1" ] && no_tmp "$1"; }
 # closed CMD...: CMD, with SIGPIPE ignored, writes to a pipe whose reader has gone; status in rc,
 # stderr in err. The writer opens the pipe while this shell holds the read end, which is closed
 # before CMD starts.
@@ -43,7 +40,6 @@ stalled() {
 }
 release() { echo > st.gate 2> /dev/null; wait $wpid 2> /dev/null; }
 
-gen() { st-gen "$@" > /dev/null 2> gen.err || { t_notok "fixture: st-gen $*"; cat gen.err; exit 1; }; }
 gen -t f32 --llama hidden=64,layers=2,vocab=256,ff=128,heads=2 -o x.safetensors
 gen -t f32 --llama hidden=256,layers=2,vocab=256,ff=512,heads=4 -o big.safetensors
 gen --seed 2 -t f32 --llama hidden=256,layers=2,vocab=256,ff=512,heads=4 -o big2.safetensors
@@ -206,7 +202,6 @@ exit \$rc
 WRAP
 chmod +x wrap/evalrun
 # A record's "eval" timing differs from run to run: compare the rest.
-untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
 ok_run "optimize: uninterrupted reference run" sh "$OPT" -q -d wref -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
 for sig in TERM KILL; do
 	FAULT=$sig PATH="$T_DIR/wrap:$PATH" setsid sh "$OPT" -q -d w$sig -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 > /dev/null 2>&1 &

@@ -15,9 +15,6 @@ memcheck=1
 [ "${SAN:-}" = 1 ] && memcheck=
 [ -x /usr/bin/time ] || memcheck=
 
-le64() { n=$1 s= i=0; while [ $i -lt 8 ]; do s="$s\\$(printf %03o $((n % 256)))"; n=$((n / 256)); i=$((i + 1)); done; printf "$s"; }
-# FILE HEADER DATA: a safetensors file from a header text and its data as printf escapes
-mkst() { printf %s "$2" > h.tmp; { le64 $(wc -c < h.tmp); cat h.tmp; printf "$3"; } > "$1"; }
 # FILE CONFIG: one 4-byte tensor and a "config" metadata entry claiming the model CONFIG
 mkcfg() { mkst "$1" "{\"__metadata__\":{\"format\":\"pt\",\"config\":\"$(printf %s "$2" | sed 's/"/\\"/g')\"},\"model.embed_tokens.weight\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}" 'abcd'; }
 
@@ -79,7 +76,7 @@ hostile() {
 }
 
 printf '{"text_ids":[1,2,3]}\n' > t.jsonl
-st-gen --tensor a:F32:4 -o ok.safetensors > /dev/null || exit 1
+gen --tensor a:F32:4 -o ok.safetensors
 
 # Claims about the header itself.
 { le64 99999999; printf '{}'; } > hdrlen.st

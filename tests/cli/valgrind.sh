@@ -21,8 +21,8 @@ vg() {
 	else t_notok "valgrind: $what" "exit $rc, wanted $want: $*"; fi
 }
 
-st-gen -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o m.safetensors > /dev/null || exit 1
-st-gen --seed 2 -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o m2.safetensors > /dev/null || exit 1
+gen -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o m.safetensors
+gen --seed 2 -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o m2.safetensors
 head -c 3000 m.safetensors > cut.safetensors
 printf '{"text":"hello world"}\n{"text":"merge"}\n' > t.dev.jsonl
 printf '{"prompt":"a","target":"b"}\n{"text":"mixed"}\n' > bad.jsonl

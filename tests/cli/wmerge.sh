@@ -4,16 +4,12 @@
 # output, provenance, and every bad option or input (status, message, nothing left behind).
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
-# The data section of a safetensors file (after the 8-byte length and the header), and the header.
-hlen() { od -An -tu8 -N8 "$1" | tr -d ' '; }
-data() { tail -c +$(( $(hlen "$1") + 9 )) "$1"; }
-hdr() { head -c $(( $(hlen "$1") + 8 )) "$1" | tail -c +9; }
 same_data() { data "$1" > .d1; data "$2" > .d2; cmp -s .d1 .d2; }
 listing() { ls -A | grep -v '^\(out\|err\|\.d1\|\.d2\)$'; }
 
 LL=hidden=32,layers=2,vocab=64,ff=48
-for s in 1 2 3 4; do st-gen --seed $s -t bf16 --llama $LL -o f$s.safetensors || exit 1; done
-st-gen --seed 9 --tensor ids:I32:16 --tensor mask:BOOL:4x4 -o ints.safetensors || exit 1
+for s in 1 2 3 4; do gen --seed $s -t bf16 --llama $LL -o f$s.safetensors; done
+gen --seed 9 --tensor ids:I32:16 --tensor mask:BOOL:4x4 -o ints.safetensors
 for s in 1 2 3 4; do ckpt-cat -q f$s.safetensors ints.safetensors -o c$s.safetensors || exit 1; done
 
 ok_run "--help" wmerge --help
@@ -46,7 +42,7 @@ paste a b m | awk '
 check "midpoint is exact for every element ($(cat res))" '[ "$(cut -d" " -f2 res)" = 0 ] && [ "$(cut -d" " -f1 res)" -gt 10000 ]'
 
 # st-gen values are scale × u rounded once (default scale 0.02), so --scale 0.04 is exactly twice.
-st-gen --seed 1 -t bf16 --llama $LL --scale 0.04 -o f1x2.safetensors
+gen --seed 1 -t bf16 --llama $LL --scale 0.04 -o f1x2.safetensors
 ok_run "--no-normalize 2,0" wmerge --no-normalize -w 2,0 f1.safetensors f2.safetensors -o twice.safetensors
 check "--no-normalize: 2 × input 1" 'same_data f1x2.safetensors twice.safetensors'
 ok_run "normalized 2,0" wmerge -w 2,0 f1.safetensors f2.safetensors -o norm.safetensors
@@ -91,7 +87,7 @@ ok_run "slerp t" wmerge -m slerp -w 0.75 c1.safetensors c2.safetensors -o slt.sa
 check "slerp weights (1,3) = t 0.75" 'same_data slw.safetensors slt.safetensors'
 
 # ---- every CKPT form ----
-for s in 1 2; do st-gen --seed $s -t bf16 --llama $LL --shard-size 20KB -o dir$s || exit 1; done
+for s in 1 2; do gen --seed $s -t bf16 --llama $LL --shard-size 20KB -o dir$s; done
 check "sharded fixture" '[ -f dir1/model.safetensors.index.json ] && [ $(ls dir1 | grep -c "^model-0") -gt 1 ]'
 wmerge -w 0.25,0.75 f1.safetensors f2.safetensors > ref
 ok_run "sharded directory inputs" wmerge -w 0.25,0.75 dir1 dir2 -o fromdir.safetensors
@@ -114,14 +110,14 @@ check "@FILE array = list" 'same_data ref fromarr.safetensors'
 ok_run "-z output" wmerge -z -w 0.25,0.75 f1.safetensors f2.safetensors -o z.safetensors.zst
 check "-z output decompresses to the same data" 'zstd -dq z.safetensors.zst -o unz.safetensors && same_data ref unz.safetensors'
 # Streams in the same (non-file) order as each other, a mapped file in any order.
-st-gen --seed 1 --tensor x:F32:8x8 --tensor y:F32:4 -o xy.safetensors
-st-gen --seed 2 --tensor y:F32:4 --tensor x:F32:8x8 -o yx.safetensors
+gen --seed 1 --tensor x:F32:8x8 --tensor y:F32:4 -o xy.safetensors
+gen --seed 2 --tensor y:F32:4 --tensor x:F32:8x8 -o yx.safetensors
 zstd -q xy.safetensors -o xy.safetensors.zst
 cat yx.safetensors | wmerge -w 1,1 xy.safetensors - > o1
 check "a stream sets the output order" 'ckpt-cat -l o1 | head -1 | grep -q "\"name\":\"y\""'
 
 # ---- directory output ----
-st-gen --seed 3 -t bf16 --llama $LL -o donor && echo '{"tok":1}' > donor/tokenizer.json && echo '{"g":1}' > donor/generation_config.json
+gen --seed 3 -t bf16 --llama $LL -o donor && echo '{"tok":1}' > donor/tokenizer.json && echo '{"g":1}' > donor/generation_config.json
 ok_run "-o DIR with shards and --donor" wmerge -w 0.25,0.75 --donor donor --shard-size 30KB f1.safetensors f2.safetensors -o outdir
 check "shards, index, config, tokenizer copied" '[ -f outdir/model.safetensors.index.json ] && [ -f outdir/config.json ] && cmp -s donor/tokenizer.json outdir/tokenizer.json && cmp -s donor/generation_config.json outdir/generation_config.json'
 ok_run "read the directory back" wmerge -w 1 outdir -o back.safetensors
@@ -171,11 +167,11 @@ fail_run 2 "--shard-size" "bad --shard-size" wmerge --shard-size 12XB -w 1,1 $F 
 fail_run 2 "unknown option" "unknown option" wmerge --frobnicate -w 1,1 $F
 
 # ---- bad input (exit 1): the message names the checkpoint and tensor; -o leaves nothing ----
-st-gen --seed 5 -t bf16 --llama hidden=32,layers=1,vocab=64,ff=48 -o fewer.safetensors
-st-gen --seed 5 -t f32 --llama $LL -o f32.safetensors
-st-gen --seed 5 -t bf16 --llama hidden=32,layers=2,vocab=65,ff=48 -o wide.safetensors
+gen --seed 5 -t bf16 --llama hidden=32,layers=1,vocab=64,ff=48 -o fewer.safetensors
+gen --seed 5 -t f32 --llama $LL -o f32.safetensors
+gen --seed 5 -t bf16 --llama hidden=32,layers=2,vocab=65,ff=48 -o wide.safetensors
 ckpt-cat -q f1.safetensors xy.safetensors -o extra.safetensors
-st-gen --seed 8 --tensor ids:I32:16 --tensor mask:BOOL:4x4 -o ints8.safetensors
+gen --seed 8 --tensor ids:I32:16 --tensor mask:BOOL:4x4 -o ints8.safetensors
 ckpt-cat -q f1.safetensors ints8.safetensors -o cint.safetensors
 head -c 30000 f2.safetensors > trunc
 printf 'not safetensors at all' > junk.safetensors
