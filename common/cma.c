@@ -1011,100 +1011,31 @@ json_object *cma_to_json(const cma *c)
 	return o;
 }
 
-/* Field readers for cma_from_json: each sets a message naming the field. */
-static int jget(json_object *o, const char *key, json_type t, int nullable, json_object **out)
-{
-	static const char *const tn[] = {
-		[json_type_null] = "null", [json_type_boolean] = "a boolean", [json_type_double] = "a number",
-		[json_type_int] = "an integer", [json_type_object] = "an object", [json_type_array] = "an array",
-		[json_type_string] = "a string",
-	};
-	json_object *v;
-	if (!json_object_object_get_ex(o, key, &v))
-		return err_set("missing field \"%s\"", key);
-	*out = v;
-	if (!v && nullable)
-		return 0;
-	if (v && (json_object_is_type(v, t) || (t == json_type_double && json_object_is_type(v, json_type_int))))
-		return 0;
-	return err_set("field \"%s\" is not %s", key, tn[t]);
-}
-
-static int jint(json_object *o, const char *key, long long lo, long long hi, long long *v)
-{
-	json_object *x;
-	if (jget(o, key, json_type_int, 0, &x) < 0)
-		return -1;
-	errno = 0;
-	*v = json_object_get_int64(x);
-	if (errno || *v < lo || *v > hi)
-		return err_set("field \"%s\" is out of range %lld..%lld", key, lo, hi);
-	return 0;
-}
-
+/* Field readers for cma_from_json beyond rec.h's typed getters; each message names the field. */
 static int jint32(json_object *o, const char *key, int lo, int hi, int *v)
 {
 	long long t;
-	if (jint(o, key, lo, hi, &t) < 0)
+	if (rec_get_int(o, key, 0, lo, hi, &t) < 0)
 		return -1;
 	*v = (int)t;
 	return 0;
 }
 
-static double num_of(json_object *x) { return json_object_get_double(x); }
-
-static int jnum(json_object *o, const char *key, int positive, double *v)
-{
-	json_object *x;
-	if (jget(o, key, json_type_double, 0, &x) < 0)
-		return -1;
-	*v = num_of(x);
-	if (!isfinite(*v) || (positive > 0 && !(*v > 0)) || (positive < 0 && *v < 0))
-		return err_set("field \"%s\" is out of range", key);
-	return 0;
-}
-
-static int numbers(json_object *a, const char *key, double *v, int n, int null_inf)
-{
-	if (!json_object_is_type(a, json_type_array) || (int)json_object_array_length(a) != n)
-		return err_set("field \"%s\" is not an array of %d numbers", key, n);
-	for (int i = 0; i < n; i++) {
-		json_object *x = json_object_array_get_idx(a, i);
-		if (!x && null_inf) {
-			v[i] = INFINITY;
-			continue;
-		}
-		if (!x || (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int)) ||
-		    !isfinite(v[i] = num_of(x)))
-			return err_set("field \"%s\": element %d is not a finite number", key, i + 1);
-	}
-	return 0;
-}
-
-static int jvec(json_object *o, const char *key, double *v, int n)
-{
-	json_object *a;
-	if (jget(o, key, json_type_array, 0, &a) < 0)
-		return -1;
-	return numbers(a, key, v, n, 0);
-}
-
 static int jmat(json_object *o, const char *key, double *m, int rows, int cols)
 {
 	json_object *a;
-	if (jget(o, key, json_type_array, 0, &a) < 0)
+	if (rec_get_array(o, key, 0, 0, SIZE_MAX, &a) < 0)
 		return -1;
 	if ((int)json_object_array_length(a) != rows)
 		return err_set("field \"%s\" does not have %d rows", key, rows);
 	for (int i = 0; i < rows; i++)
-		if (numbers(json_object_array_get_idx(a, i), key, m + (size_t)i * cols, cols, 0) < 0)
+		if (rec_doubles(json_object_array_get_idx(a, i), key, 0, m + (size_t)i * cols, cols) < 0)
 			return -1;
 	return 0;
 }
 
-static int jhex(json_object *s, const char *key, uint64_t *v)
+static int jhex(const char *t, const char *key, uint64_t *v)
 {
-	const char *t = s && json_object_is_type(s, json_type_string) ? json_object_get_string(s) : "";
 	char *end;
 	size_t len = strlen(t);
 	if (len < 1 || len > 16 || strspn(t, "0123456789abcdefABCDEF") != len)
@@ -1113,35 +1044,21 @@ static int jhex(json_object *s, const char *key, uint64_t *v)
 	return 0;
 }
 
-static int jenum(json_object *o, const char *key, const char *const *names, int count, int *v)
-{
-	json_object *x;
-	if (jget(o, key, json_type_string, 0, &x) < 0)
-		return -1;
-	for (int i = 0; i < count; i++)
-		if (!strcmp(json_object_get_string(x), names[i])) {
-			*v = i;
-			return 0;
-		}
-	return err_set("field \"%s\": unknown value \"%s\"", key, json_object_get_string(x));
-}
-
 static int read_state(cma *c, json_object *o)
 {
 	static const char *const methods[] = { "cmaes", "random" };
 	int n = c->n, v = 0, lambda = 0;
-	json_object *x, *s;
+	json_object *x = NULL, *s;
 	double d;
-	if (jenum(o, "method", methods, 2, &v) < 0)
+	if (rec_get_enum(o, "method", 0, methods, 2, &v) < 0)
 		return -1;
 	c->method = v;
-	if (jenum(o, "map", map_names, 4, &v) < 0)
+	if (rec_get_enum(o, "map", 0, map_names, 4, &v) < 0)
 		return -1;
 	c->map = v;
-	if (jget(o, "minimize", json_type_boolean, 0, &x) < 0)
+	if (rec_get_bool(o, "minimize", 0, &c->minimize) < 0)
 		return -1;
-	c->minimize = json_object_get_boolean(x);
-	if (jget(o, "names", json_type_array, 1, &x) < 0)
+	if (rec_get_array(o, "names", REC_NULLABLE, 0, SIZE_MAX, &x) < 0)
 		return -1;
 	if (x) {
 		char **names = calloc(n, sizeof *names);
@@ -1158,19 +1075,23 @@ static int read_state(cma *c, json_object *o)
 		if (rc < 0)
 			return err_prefix("field \"names\": ");
 	}
-	if (jget(o, "seed", json_type_string, 0, &x) < 0 || jhex(x, "seed", &c->seed) < 0)
+	const char *seed;
+	if (rec_get_str(o, "seed", 0, SIZE_MAX, &seed) < 0 || jhex(seed, "seed", &c->seed) < 0)
 		return -1;
-	if (jvec(o, "x0", c->x0, n) < 0 || jnum(o, "sigma0", 1, &c->sigma0) < 0 ||
-	    jint32(o, "popsize", 2, 1000000, &c->lambda0) < 0 || jint(o, "maxevals", 1, INT64_MAX, &c->maxevals) < 0)
+	if (rec_get_doubles(o, "x0", 0, c->x0, n) < 0 ||
+	    rec_get_double(o, "sigma0", REC_OPEN_LO, 0, INFINITY, &c->sigma0) < 0 ||
+	    jint32(o, "popsize", 2, 1000000, &c->lambda0) < 0 ||
+	    rec_get_int(o, "maxevals", 0, 1, INT64_MAX, &c->maxevals) < 0)
 		return -1;
-	if (jget(o, "ftarget", json_type_double, 1, &x) < 0)
+	c->ftarget = NAN;
+	if (rec_get_double(o, "ftarget", REC_NULLABLE, -INFINITY, INFINITY, &c->ftarget) < 0)
 		return -1;
-	c->ftarget = x ? num_of(x) : NAN;
-	if (jnum(o, "tolfun", -1, &c->tolfun) < 0 || jnum(o, "tolx", -1, &c->tolx) < 0 ||
+	if (rec_get_double(o, "tolfun", 0, 0, INFINITY, &c->tolfun) < 0 ||
+	    rec_get_double(o, "tolx", 0, 0, INFINITY, &c->tolx) < 0 ||
 	    jint32(o, "tolflat", 0, INT32_MAX, &c->tolflat) < 0 || jint32(o, "restarts", 0, 20, &c->restarts) < 0)
 		return -1;
 
-	if (jget(o, "strategy", json_type_object, 0, &s) < 0 || jint32(s, "lambda", 2, 1 << 30, &lambda) < 0)
+	if (rec_get_object(o, "strategy", 0, &s) < 0 || jint32(s, "lambda", 2, 1 << 30, &lambda) < 0)
 		return err_prefix("field \"strategy\": ");
 	/* lambda sizes every allocation below: the file must really hold lambda weights first, so a
 	 * few hundred bytes claiming a population of 40 million cannot make it allocate gigabytes. */
@@ -1192,9 +1113,9 @@ static int read_state(cma *c, json_object *o)
 		static const char *const key[7] = { "mueff", "cc", "cs", "c1", "cmu", "damps", "chin" };
 		if (!w)
 			return err_oom();
-		int rc = jint32(s, "mu", 1, lambda, &mu) < 0 || jvec(s, "weights", w, lambda) < 0 ? -1 : 0;
-		for (int i = 0; i < 7 && rc == 0; i++)
-			rc = jnum(s, key[i], i == 4 ? -1 : 1, &st[i]);
+		int rc = jint32(s, "mu", 1, lambda, &mu) < 0 || rec_get_doubles(s, "weights", 0, w, lambda) < 0 ? -1 : 0;
+		for (int i = 0; i < 7 && rc == 0; i++)   /* cmu may be 0, the others are positive */
+			rc = rec_get_double(s, key[i], i == 4 ? 0 : REC_OPEN_LO, 0, INFINITY, &st[i]) < 0 ? -1 : 0;
 		if (rc == 0 && mu != c->mu)
 			rc = err_set("field \"mu\" is %d, not %d as lambda %d gives", mu, c->mu, lambda);
 		for (int i = 0; i < 7 && rc == 0; i++)
@@ -1209,45 +1130,53 @@ static int read_state(cma *c, json_object *o)
 			return err_prefix("field \"strategy\": ");
 	}
 
-	if (jint(o, "gen", 0, INT64_MAX, &c->gen) < 0 || jint(o, "gen_local", 0, c->gen, &c->gen_local) < 0 ||
-	    jint(o, "evals", 0, INT64_MAX, &c->evals) < 0 || jint(o, "eigen_evals", 0, c->evals, &c->eigen_evals) < 0 ||
+	if (rec_get_int(o, "gen", 0, 0, INT64_MAX, &c->gen) < 0 ||
+	    rec_get_int(o, "gen_local", 0, 0, c->gen, &c->gen_local) < 0 ||
+	    rec_get_int(o, "evals", 0, 0, INT64_MAX, &c->evals) < 0 ||
+	    rec_get_int(o, "eigen_evals", 0, 0, c->evals, &c->eigen_evals) < 0 ||
 	    jint32(o, "restarts_done", 0, c->restarts, &c->restarts_done) < 0)
 		return -1;
-	if (jnum(o, "sigma", 1, &c->sigma) < 0 || jvec(o, "mean", c->mean, n) < 0 || jvec(o, "ps", c->ps, n) < 0 ||
-	    jvec(o, "pc", c->pc, n) < 0 || jmat(o, "C", c->C, n, n) < 0 || jmat(o, "B", c->B, n, n) < 0 ||
-	    jvec(o, "D", c->D, n) < 0)
+	if (rec_get_double(o, "sigma", REC_OPEN_LO, 0, INFINITY, &c->sigma) < 0 ||
+	    rec_get_doubles(o, "mean", 0, c->mean, n) < 0 || rec_get_doubles(o, "ps", 0, c->ps, n) < 0 ||
+	    rec_get_doubles(o, "pc", 0, c->pc, n) < 0 || jmat(o, "C", c->C, n, n) < 0 || jmat(o, "B", c->B, n, n) < 0 ||
+	    rec_get_doubles(o, "D", 0, c->D, n) < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (c->D[i] < 0)
 			return err_set("field \"D\": negative element");
-	if (jget(o, "hist", json_type_array, 0, &x) < 0)
+	if (rec_get_array(o, "hist", 0, 0, SIZE_MAX, &x) < 0)
 		return -1;
 	c->nhist = (int)json_object_array_length(x);
 	if (c->nhist > hist_len(c))
 		return err_set("field \"hist\" is longer than %d", hist_len(c));
-	if (numbers(x, "hist", c->hist, c->nhist, 1) < 0 || jint32(o, "flat", 0, INT32_MAX, &c->flat) < 0)
+	/* A generation whose every score was missing has best f = +inf, written as null. */
+	if (rec_doubles(x, "hist", REC_NULLABLE, c->hist, c->nhist) < 0 || jint32(o, "flat", 0, INT32_MAX, &c->flat) < 0)
 		return -1;
+	for (int i = 0; i < c->nhist; i++)
+		if (isnan(c->hist[i]))
+			c->hist[i] = INFINITY;
 
-	if (jget(o, "rng", json_type_array, 0, &x) < 0)
+	if (rec_get_array(o, "rng", 0, 0, SIZE_MAX, &x) < 0)
 		return -1;
 	if (json_object_array_length(x) != 4)
 		return err_set("field \"rng\" is not an array of 4 hexadecimal strings");
-	for (int i = 0; i < 4; i++)
-		if (jhex(json_object_array_get_idx(x, i), "rng", &c->rng[i]) < 0)
+	for (int i = 0; i < 4; i++) {
+		json_object *e = json_object_array_get_idx(x, i);
+		if (jhex(json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "", "rng", &c->rng[i]) < 0)
 			return -1;
+	}
 	if (!(c->rng[0] | c->rng[1] | c->rng[2] | c->rng[3]))
 		return err_set("field \"rng\" is all zero");
 
-	if (jget(o, "pending", json_type_object, 1, &x) < 0)
+	x = NULL;
+	if (rec_get_object(o, "pending", REC_NULLABLE, &x) < 0)
 		return -1;
 	if (x) {
 		long long g;
 		json_object *ids;
-		if (jint(x, "gen", c->gen, c->gen, &g) < 0 || jget(x, "ids", json_type_array, 0, &ids) < 0 ||
+		if (rec_get_int(x, "gen", 0, c->gen, c->gen, &g) < 0 || rec_get_array(x, "ids", 0, lambda, lambda, &ids) < 0 ||
 		    jmat(x, "z", c->z, lambda, n) < 0)
 			return err_prefix("field \"pending\": ");
-		if ((int)json_object_array_length(ids) != lambda)
-			return err_set("field \"pending\": field \"ids\" does not have %d elements", lambda);
 		for (int k = 0; k < lambda; k++) {
 			char id[32];
 			json_object *e = json_object_array_get_idx(ids, k);
@@ -1258,24 +1187,22 @@ static int read_state(cma *c, json_object *o)
 		c->pending = 1;
 	}
 
-	if (jget(o, "best", json_type_object, 1, &x) < 0)
+	x = NULL;
+	if (rec_get_object(o, "best", REC_NULLABLE, &x) < 0)
 		return -1;
 	if (x) {
-		json_object *id;
-		if (jget(x, "id", json_type_string, 0, &id) < 0 || jvec(x, "x", c->best_x, n) < 0 ||
-		    jnum(x, "fitness", 0, &d) < 0)
+		const char *id;
+		if (rec_get_str(x, "id", 0, sizeof c->best_id - 1, &id) < 0 || rec_get_doubles(x, "x", 0, c->best_x, n) < 0 ||
+		    rec_get_double(x, "fitness", 0, -INFINITY, INFINITY, &d) < 0)
 			return err_prefix("field \"best\": ");
-		if (strlen(json_object_get_string(id)) >= sizeof c->best_id)
-			return err_set("field \"best\": id too long");
-		strcpy(c->best_id, json_object_get_string(id));
+		strcpy(c->best_id, id);
 		c->best_fitness = d;
 		c->has_best = 1;
 	}
-	if (jget(o, "stop", json_type_string, 1, &x) < 0)
+	int stopped = rec_get_enum(o, "stop", REC_NULLABLE, stop_reasons, NSTOP, &v);
+	if (stopped < 0)
 		return -1;
-	if (x) {
-		if (jenum(o, "stop", stop_reasons, NSTOP, &v) < 0)
-			return -1;
+	if (stopped) {
 		c->stop = stop_reasons[v];
 		if (c->pending)
 			return err_set("field \"stop\" is set while a generation is pending");
@@ -1292,7 +1219,7 @@ cma *cma_from_json(json_object *o, const char *name)
 		err_set("%s: not a cmaes-step state file (no \"format\": \"%s\")", name, CMA_STATE_FORMAT);
 		return NULL;
 	}
-	if (jint(o, "version", 1, INT32_MAX, &ver) < 0) {
+	if (rec_get_int(o, "version", 0, 1, INT32_MAX, &ver) < 0) {
 		err_prefix("%s: ", name);
 		return NULL;
 	}
@@ -1301,7 +1228,7 @@ cma *cma_from_json(json_object *o, const char *name)
 		        name, ver, CMA_STATE_VERSION);
 		return NULL;
 	}
-	if (jint(o, "dim", 1, CMA_MAX_DIM, &n) < 0) {
+	if (rec_get_int(o, "dim", 0, 1, CMA_MAX_DIM, &n) < 0) {
 		err_prefix("%s: ", name);
 		return NULL;
 	}

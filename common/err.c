@@ -1,5 +1,6 @@
 /* err.c — see err.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,20 @@ long long arg_int(const char *opt, const char *s, long long lo, long long hi)
 	if (errno || end == s || *end || v < lo || v > hi)
 		usage_err("%s: '%s' is not an integer in %lld..%lld", opt, s, lo, hi);
 	return v;
+}
+
+double arg_double(const char *opt, const char *s, double lo, double hi, int lo_open)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!errno && end != s && !*end && isfinite(v) && v >= lo && v <= hi && !(lo_open && v == lo))
+		return v;
+	if (lo == 0 && isinf(hi))
+		usage_err("%s: '%s' is not a %s number", opt, s, lo_open ? "positive" : "non-negative");
+	if (isinf(lo) && isinf(hi))
+		usage_err("%s: '%s' is not a number", opt, s);
+	usage_err("%s: '%s' is not a number in %c%g, %g]", opt, s, lo_open ? '(' : '[', lo, hi);
 }
 
 void *xmalloc(size_t n)

@@ -32,6 +32,9 @@ int stdout_is_tty_refuse(void);      /* err_set + -1 when stdout is a terminal (
 /* An integer option argument in [lo, hi], or a usage error naming the option (exit 2):
  * "OPT: 'S' is not an integer in LO..HI". */
 long long arg_int(const char *opt, const char *s, long long lo, long long hi);
+/* A finite real option argument in [lo, hi] (lo excluded when lo_open), or a usage error:
+ * "OPT: 'S' is not a positive number", "… a non-negative number", "… a number in (LO, HI]". */
+double arg_double(const char *opt, const char *s, double lo, double hi, int lo_open);
 
 /* Allocation for tools (die on failure). Library code checks malloc itself. */
 void *xmalloc(size_t n);

@@ -85,14 +85,6 @@ static int weights_list(const char *s, size_t n, double *w, size_t *nw)
 	return 0;
 }
 
-static int json_number(json_object *v, double *out)
-{
-	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-		return -1;
-	*out = json_object_get_double(v);
-	return 0;
-}
-
 static int weights_json(const char *path, size_t n, const char *const *names, double *w,
                         size_t *nw)
 {
@@ -101,8 +93,7 @@ static int weights_json(const char *path, size_t n, const char *const *names, do
 	int rc = -1;
 	if (!o)
 		return err_prefix("weights: ");
-	if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "weights", &ws) ||
-	    !ws) {
+	if (rec_lookup(o, "weights", &ws) != 1 || !ws) {
 		err_set("weights: %s: no \"weights\" field in a JSON object", shown);
 		goto out;
 	}
@@ -113,7 +104,7 @@ static int weights_json(const char *path, size_t n, const char *const *names, do
 			goto out;
 		}
 		for (size_t i = 0; i < k; i++) {
-			if (json_number(json_object_array_get_idx(ws, i), &w[i]) < 0) {
+			if (rec_as_double(json_object_array_get_idx(ws, i), &w[i]) < 0) {
 				err_set("weights: %s: weight %zu is not a number", shown, i + 1);
 				goto out;
 			}
@@ -147,7 +138,7 @@ static int weights_json(const char *path, size_t n, const char *const *names, do
 				free(seen);
 				goto out;
 			}
-			if (json_number(val, &w[i]) < 0) {
+			if (rec_as_double(val, &w[i]) < 0) {
 				err_set("weights: %s: weight of checkpoint '%s' is not a number", shown, key);
 				free(seen);
 				goto out;

@@ -1,6 +1,7 @@
 /* rec.c — see rec.h. */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,4 +349,169 @@ int rec_number(json_object *o, const char *path, double *v)
 void rec_set(json_object *o, const char *key, json_object *v)
 {
 	json_object_object_add(o, key, v);
+}
+
+/* ---- typed fields ---- */
+
+static const char *type_name(json_type t)
+{
+	switch (t) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double: return "a number";
+	case json_type_int: return "an integer";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "?";
+}
+
+/* The field of type t: 1 and *x, 0 when absent or null as the flags allow, -1 with a message.
+ * A number of either kind is a json_type_double here, and with REC_INTEGRAL a json_type_int. */
+static int field(json_object *o, const char *key, int flags, json_type t, json_object **x)
+{
+	if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, x))
+		return flags & REC_OPTIONAL ? 0 : err_set("missing field \"%s\"", key);
+	if (!*x)
+		return flags & REC_NULLABLE ? 0 : err_set("field \"%s\" is not %s", key, type_name(t));
+	if (json_object_is_type(*x, t) || (t == json_type_double && json_object_is_type(*x, json_type_int)) ||
+	    (t == json_type_int && (flags & REC_INTEGRAL) && json_object_is_type(*x, json_type_double)))
+		return 1;
+	return err_set("field \"%s\" is not %s", key, type_name(t));
+}
+
+int rec_get_int(json_object *o, const char *key, int flags, long long lo, long long hi, long long *v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_int, &x);
+	if (r <= 0)
+		return r;
+	long long t;
+	if (json_object_is_type(x, json_type_double)) {
+		double d = json_object_get_double(x);
+		if (d != floor(d))
+			return err_set("field \"%s\" is not an integer", key);
+		if (!(d >= (double)lo && d <= (double)hi))
+			return err_set("field \"%s\" is out of range %lld..%lld", key, lo, hi);
+		t = (long long)d;
+	} else {
+		/* json-c keeps a positive integer above INT64_MAX as unsigned and clamps it here. */
+		errno = 0;
+		t = json_object_get_int64(x);
+		if (errno || (t == INT64_MAX && json_object_get_uint64(x) != (uint64_t)INT64_MAX))
+			return err_set("field \"%s\" is out of range %lld..%lld", key, lo, hi);
+	}
+	if (t < lo || t > hi)
+		return err_set("field \"%s\" is out of range %lld..%lld", key, lo, hi);
+	*v = t;
+	return 1;
+}
+
+int rec_get_double(json_object *o, const char *key, int flags, double lo, double hi, double *v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_double, &x);
+	if (r <= 0)
+		return r;
+	double d = json_object_get_double(x);
+	if (!isfinite(d))
+		return err_set("field \"%s\" is not a finite number", key);
+	if (d < lo || d > hi || ((flags & REC_OPEN_LO) && d == lo))
+		return err_set("field \"%s\" is out of range %c%g, %g]", key, (flags & REC_OPEN_LO) ? '(' : '[', lo, hi);
+	*v = d;
+	return 1;
+}
+
+int rec_get_bool(json_object *o, const char *key, int flags, int *v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_boolean, &x);
+	if (r > 0)
+		*v = json_object_get_boolean(x);
+	return r;
+}
+
+int rec_get_str(json_object *o, const char *key, int flags, size_t maxlen, const char **v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_string, &x);
+	if (r <= 0)
+		return r;
+	if ((size_t)json_object_get_string_len(x) > maxlen)
+		return err_set("field \"%s\" is longer than %zu bytes", key, maxlen);
+	*v = json_object_get_string(x);
+	return 1;
+}
+
+int rec_get_enum(json_object *o, const char *key, int flags, const char *const *names, int count, int *v)
+{
+	const char *s;
+	int r = rec_get_str(o, key, flags, SIZE_MAX, &s);
+	if (r <= 0)
+		return r;
+	for (int i = 0; i < count; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*v = i;
+			return 1;
+		}
+	return err_set("field \"%s\": unknown value \"%s\"", key, s);
+}
+
+int rec_get_object(json_object *o, const char *key, int flags, json_object **v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_object, &x);
+	if (r > 0)
+		*v = x;
+	return r;
+}
+
+int rec_get_array(json_object *o, const char *key, int flags, size_t minlen, size_t maxlen, json_object **v)
+{
+	json_object *x;
+	int r = field(o, key, flags, json_type_array, &x);
+	if (r <= 0)
+		return r;
+	size_t n = json_object_array_length(x);
+	if (n < minlen || n > maxlen) {
+		if (minlen == maxlen)
+			return err_set("field \"%s\" does not have %zu elements", key, minlen);
+		return err_set("field \"%s\" has %zu elements, not %zu..%zu", key, n, minlen, maxlen);
+	}
+	*v = x;
+	return 1;
+}
+
+int rec_as_double(json_object *x, double *v)
+{
+	if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+		return -1;
+	*v = json_object_get_double(x);
+	return 0;
+}
+
+int rec_doubles(json_object *a, const char *key, int flags, double *v, size_t n)
+{
+	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) != n)
+		return err_set("field \"%s\" is not an array of %zu numbers", key, n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+		if (!x && (flags & REC_NULLABLE)) {
+			v[i] = NAN;
+			continue;
+		}
+		if (rec_as_double(x, &v[i]) < 0 || !isfinite(v[i]))
+			return err_set("field \"%s\": element %zu is not a finite number", key, i + 1);
+	}
+	return 0;
+}
+
+int rec_get_doubles(json_object *o, const char *key, int flags, double *v, size_t n)
+{
+	json_object *a;
+	int r = field(o, key, flags & ~REC_NULLABLE, json_type_array, &a);
+	if (r <= 0)
+		return r;
+	return rec_doubles(a, key, flags, v, n) < 0 ? -1 : 1;
 }

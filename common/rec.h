@@ -44,4 +44,31 @@ int rec_number(json_object *o, const char *path, double *v);
 /* Set o[key] = v (replacing), taking ownership of v. */
 void rec_set(json_object *o, const char *key, json_object *v);
 
+/* Typed fields of a JSON object, for readers of state files, configs and records. Each returns 1
+ * with *v set when the field is there and valid, 0 (*v untouched) when it is absent or null and
+ * the flags allow that, and -1 with a message naming the field otherwise:
+ *   missing field "K" · field "K" is not an integer · field "K" is out of range LO..HI
+ * Doubles must be finite. Bounds are inclusive; for doubles REC_OPEN_LO excludes lo (sigma > 0). */
+#define REC_OPTIONAL 1   /* the field may be absent */
+#define REC_NULLABLE 2   /* the field may be JSON null */
+#define REC_INTEGRAL 4   /* rec_get_int: a number without fraction (4096.0) is an integer too */
+#define REC_OPEN_LO  8   /* rec_get_double: lo itself is out of range */
+int rec_get_int(json_object *o, const char *key, int flags, long long lo, long long hi, long long *v);
+int rec_get_double(json_object *o, const char *key, int flags, double lo, double hi, double *v);
+int rec_get_bool(json_object *o, const char *key, int flags, int *v);
+/* A string of at most maxlen bytes; *v points into o. */
+int rec_get_str(json_object *o, const char *key, int flags, size_t maxlen, const char **v);
+/* One of names[0..count): *v its index. "field "K": unknown value "S"" otherwise. */
+int rec_get_enum(json_object *o, const char *key, int flags, const char *const *names, int count, int *v);
+int rec_get_object(json_object *o, const char *key, int flags, json_object **v);
+/* An array of minlen..maxlen elements. */
+int rec_get_array(json_object *o, const char *key, int flags, size_t minlen, size_t maxlen, json_object **v);
+/* An array of exactly n finite numbers into v[0..n): "field "K" is not an array of N numbers",
+ * "field "K": element I is not a finite number". With REC_NULLABLE a null element reads as NaN.
+ * rec_doubles reads the array a itself (key names it in messages). */
+int rec_get_doubles(json_object *o, const char *key, int flags, double *v, size_t n);
+int rec_doubles(json_object *a, const char *key, int flags, double *v, size_t n);
+/* A JSON number (integer or not) as a double: 0, or -1 without a message for anything else. */
+int rec_as_double(json_object *x, double *v);
+
 #endif

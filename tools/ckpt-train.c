@@ -49,26 +49,6 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
-static long num_arg(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi)
-		usage_err("%s '%s': want an integer from %ld to %ld", opt, s, lo, hi);
-	return v;
-}
-
-static double real_arg(const char *opt, const char *s, double lo)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < lo || (lo > 0 && v == 0))
-		usage_err("%s '%s': want a %s number", opt, s, lo > 0 ? "positive" : "non-negative");
-	return v;
-}
-
 struct progress_ctx {
 	int quiet;
 };
@@ -168,15 +148,15 @@ int main(int argc, char **argv)
 		case 'i': init = optarg; break;
 		case 'c': spec = optarg; break;
 		case O_TIE: tie = 1; break;
-		case 'n': o.steps = num_arg("--steps", optarg, 1, 1L << 40); break;
-		case O_LR: o.lr = real_arg("--lr", optarg, 1e-300); break;
-		case O_MINLR: o.lr_min = real_arg("--min-lr", optarg, 0); break;
-		case O_WARMUP: o.warmup = num_arg("--warmup", optarg, 0, 1L << 40); warmup_set = 1; break;
-		case 'b': o.batch = (int)num_arg("--batch", optarg, 1, 1 << 20); break;
-		case 'T': o.seq = (int)num_arg("--seq", optarg, 2, 1 << 20); break;
+		case 'n': o.steps = arg_int("--steps", optarg, 1, 1L << 40); break;
+		case O_LR: o.lr = arg_double("--lr", optarg, 0, INFINITY, 1); break;
+		case O_MINLR: o.lr_min = arg_double("--min-lr", optarg, 0, INFINITY, 0); break;
+		case O_WARMUP: o.warmup = arg_int("--warmup", optarg, 0, 1L << 40); warmup_set = 1; break;
+		case 'b': o.batch = (int)arg_int("--batch", optarg, 1, 1 << 20); break;
+		case 'T': o.seq = (int)arg_int("--seq", optarg, 2, 1 << 20); break;
 		case O_NOPACK: o.pack = 0; break;
-		case O_WD: o.weight_decay = real_arg("--weight-decay", optarg, 0); break;
-		case O_CLIP: o.clip = real_arg("--clip", optarg, 0); break;
+		case O_WD: o.weight_decay = arg_double("--weight-decay", optarg, 0, INFINITY, 0); break;
+		case O_CLIP: o.clip = arg_double("--clip", optarg, 0, INFINITY, 0); break;
 		case 's': {
 			char *end;
 			errno = 0;
@@ -190,8 +170,8 @@ int main(int argc, char **argv)
 			if (dt != DT_F32 && dt != DT_BF16 && dt != DT_F16)
 				usage_err("--dtype '%s': want bf16, f32 or f16", optarg);
 			break;
-		case 'j': o.threads = (int)num_arg("--threads", optarg, 1, 256); break;
-		case O_LOG: every = num_arg("--log-every", optarg, 1, 1L << 40); break;
+		case 'j': o.threads = (int)arg_int("--threads", optarg, 1, 256); break;
+		case O_LOG: every = arg_int("--log-every", optarg, 1, 1L << 40); break;
 		case 'o': out = optarg; break;
 		case 'q': pc.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -72,16 +72,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static double opt_double(const char *opt, const char *s, int positive)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || (positive > 0 && !(v > 0)) || (positive < 0 && v < 0))
-		usage_err("--%s: '%s' is not a %snumber", opt, s, positive > 0 ? "positive " : positive < 0 ? "non-negative " : "");
-	return v;
-}
-
 /* Splits a comma list in place; returns the count. */
 static int split(char *s, char ***out)
 {
@@ -120,7 +110,7 @@ static int cmd_init(cma_opts *o, char *names, char *x0)
 			usage_err("--x0: %d values for %d weights", m, o->dim);
 		x = xmalloc(m * sizeof *x);
 		for (int i = 0; i < m; i++)
-			x[i] = opt_double("x0", xv[i], 0);
+			x[i] = arg_double("--x0", xv[i], -INFINITY, INFINITY, 0);
 		o->x0 = x;
 	}
 	cma *c = cma_new(o);
@@ -244,7 +234,7 @@ int main(int argc, char **argv)
 		case 'n': o.dim = (int)arg_int(dname, optarg, 1, CMA_MAX_DIM); break;
 		case O_NAMES: names = optarg; break;
 		case O_X0: x0 = optarg; break;
-		case 's': o.sigma = opt_double(name, optarg, 1); break;
+		case 's': o.sigma = arg_double(dname, optarg, 0, INFINITY, 1); break;
 		case 'p': o.popsize = (int)arg_int(dname, optarg, 2, 1000000); break;
 		case O_SEED: o.seed = (uint64_t)arg_int(dname, optarg, 0, INT64_MAX); break;
 		case O_MAXEVALS: o.maxevals = arg_int(dname, optarg, 1, INT64_MAX); break;
@@ -264,9 +254,9 @@ int main(int argc, char **argv)
 			else
 				usage_err("--method: '%s' is not cmaes or random", optarg);
 			break;
-		case O_FTARGET: o.ftarget = opt_double(name, optarg, 0); break;
-		case O_TOLFUN: o.tolfun = opt_double(name, optarg, -1); break;
-		case O_TOLX: o.tolx = opt_double(name, optarg, -1); break;
+		case O_FTARGET: o.ftarget = arg_double(dname, optarg, -INFINITY, INFINITY, 0); break;
+		case O_TOLFUN: o.tolfun = arg_double(dname, optarg, 0, INFINITY, 0); break;
+		case O_TOLX: o.tolx = arg_double(dname, optarg, 0, INFINITY, 0); break;
 		case O_TOLFLAT: o.tolflat = (int)arg_int(dname, optarg, 0, INT32_MAX); break;
 		case O_RESTARTS: o.restarts = (int)arg_int(dname, optarg, 0, 20); break;
 		case 'q': quiet = 1; break;

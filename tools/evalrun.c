@@ -96,14 +96,7 @@ int main(int argc, char **argv)
 		case O_MAXNEW: max_new = arg_int("--max-new", optarg, 1, 1 << 20); given_builtin = 1; break;
 		case 'j': threads = (int)arg_int("--threads", optarg, 1, 1024); given_builtin = 1; break;
 		case O_EXEC: xo.cmd = optarg; break;
-		case O_TIMEOUT: {
-			char *end;
-			xo.timeout = strtod(optarg, &end);
-			if (end == optarg || *end || !(xo.timeout > 0) || !isfinite(xo.timeout))
-				usage_err("--timeout: '%s' is not a positive number of seconds", optarg);
-			given_exec = 1;
-			break;
-		}
+		case O_TIMEOUT: xo.timeout = arg_double("--timeout", optarg, 0, INFINITY, 1); given_exec = 1; break;
 		case O_METRIC:
 			if (!*optarg || optarg[strlen(optarg) - 1] == '=' || optarg[0] == '=')
 				usage_err("--metric: '%s': want NAME[,FILTER] or TASK=NAME[,FILTER]", optarg);

@@ -72,10 +72,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b': base_arg = optarg; break;
 		case 'd':
-			p.density = strtod(optarg, &end);
-			if (end == optarg || *end || !(p.density > 0 && p.density <= 1))
-				usage_err("--density: '%s' is not a number in (0, 1]", optarg);
-			break;
+p.density = arg_double("--density", optarg, 0, 1, 1); break;
 		case 's':
 			p.seed = strtoull(optarg, &end, 10);
 			if (end == optarg || *end || optarg[0] == '-')

@@ -147,23 +147,23 @@ fail_run 2 '--config: rope-theta=-1: want a positive number' "config bad rope-th
 fail_run 2 'standard input \(-\) given twice' "stdin twice" ckpt-train -t - --init - -o x
 fail_run 2 'standard input \(-\) given twice' "stdin twice, two tasks" ckpt-train -t - -t - $M -o x
 fail_run 2 '--tie: only with --config' "--tie with --init" ckpt-train -t t/copy.train.jsonl --init a --tie -o x
-fail_run 2 "--steps '0': want an integer" "--steps 0" ckpt-train -t t/copy.train.jsonl $M --steps 0 -o x
-fail_run 2 "--steps '1x': want an integer" "--steps 1x" ckpt-train -t t/copy.train.jsonl $M --steps 1x -o x
-fail_run 2 "--lr '0': want a positive number" "--lr 0" ckpt-train -t t/copy.train.jsonl $M --lr 0 -o x
-fail_run 2 "--lr 'nan': want a positive number" "--lr nan" ckpt-train -t t/copy.train.jsonl $M --lr nan -o x
+fail_run 2 "--steps: '0' is not an integer in 1\.\." "--steps 0" ckpt-train -t t/copy.train.jsonl $M --steps 0 -o x
+fail_run 2 "--steps: '1x' is not an integer" "--steps 1x" ckpt-train -t t/copy.train.jsonl $M --steps 1x -o x
+fail_run 2 "--lr: '0' is not a positive number" "--lr 0" ckpt-train -t t/copy.train.jsonl $M --lr 0 -o x
+fail_run 2 "--lr: 'nan' is not a positive number" "--lr nan" ckpt-train -t t/copy.train.jsonl $M --lr nan -o x
 fail_run 2 '--min-lr 0.1: must be from 0 to --lr' "--min-lr above --lr" ckpt-train -t t/copy.train.jsonl $M --min-lr 0.1 -o x
-fail_run 2 "--min-lr '-1': want a non-negative number" "--min-lr negative" ckpt-train -t t/copy.train.jsonl $M --min-lr -1 -o x
+fail_run 2 "--min-lr: '-1' is not a non-negative number" "--min-lr negative" ckpt-train -t t/copy.train.jsonl $M --min-lr -1 -o x
 fail_run 2 '--warmup 20: must be from 0 to --steps \(10\)' "--warmup above --steps" ckpt-train -t t/copy.train.jsonl $M --steps 10 --warmup 20 -o x
-fail_run 2 "--batch '0': want an integer" "--batch 0" ckpt-train -t t/copy.train.jsonl $M --batch 0 -o x
-fail_run 2 "--seq '1': want an integer from 2" "--seq 1" ckpt-train -t t/copy.train.jsonl $M --seq 1 -o x
+fail_run 2 "--batch: '0' is not an integer" "--batch 0" ckpt-train -t t/copy.train.jsonl $M --batch 0 -o x
+fail_run 2 "--seq: '1' is not an integer in 2\.\." "--seq 1" ckpt-train -t t/copy.train.jsonl $M --seq 1 -o x
 fail_run 2 '--batch × --seq' "too many tokens a step" ckpt-train -t t/copy.train.jsonl $M --batch 100000 --seq 1000 -o x
-fail_run 2 "--weight-decay '-0.1': want a non-negative number" "negative weight decay" ckpt-train -t t/copy.train.jsonl $M --weight-decay -0.1 -o x
-fail_run 2 "--clip 'x': want a non-negative number" "bad clip" ckpt-train -t t/copy.train.jsonl $M --clip x -o x
+fail_run 2 "--weight-decay: '-0.1' is not a non-negative number" "negative weight decay" ckpt-train -t t/copy.train.jsonl $M --weight-decay -0.1 -o x
+fail_run 2 "--clip: 'x' is not a non-negative number" "bad clip" ckpt-train -t t/copy.train.jsonl $M --clip x -o x
 fail_run 2 "--seed '-1': want a non-negative integer" "negative seed" ckpt-train -t t/copy.train.jsonl $M --seed -1 -o x
 fail_run 2 "--dtype 'f64': want bf16, f32 or f16" "--dtype f64" ckpt-train -t t/copy.train.jsonl $M --dtype f64 -o x
 fail_run 2 "--dtype 'int8': want bf16, f32 or f16" "--dtype int8" ckpt-train -t t/copy.train.jsonl $M --dtype int8 -o x
-fail_run 2 "--threads '0': want an integer" "--threads 0" ckpt-train -t t/copy.train.jsonl $M -j 0 -o x
-fail_run 2 "--log-every '0': want an integer" "--log-every 0" ckpt-train -t t/copy.train.jsonl $M --log-every 0 -o x
+fail_run 2 "--threads: '0' is not an integer" "--threads 0" ckpt-train -t t/copy.train.jsonl $M -j 0 -o x
+fail_run 2 "--log-every: '0' is not an integer" "--log-every 0" ckpt-train -t t/copy.train.jsonl $M --log-every 0 -o x
 fail_run 2 'does not compress' "zstd output" ckpt-train -t t/copy.train.jsonl $M -o x.safetensors.zst
 check "no output after usage errors" '[ ! -e x ] && [ ! -e x.safetensors.zst ]'
 

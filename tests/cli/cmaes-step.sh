@@ -39,6 +39,9 @@ fail_run 2 "--map: 'cube' is not simplex" "--map unknown" cmaes-step init --dim 
 fail_run 2 "--method: 'grid' is not cmaes or random" "--method unknown" cmaes-step init --dim 2 --method grid
 fail_run 2 "--popsize: '1' is not an integer in 2" "--popsize 1" cmaes-step init --dim 2 --popsize 1
 fail_run 2 "--sigma: '-1' is not a positive number" "--sigma negative" cmaes-step init --dim 2 --sigma -1
+fail_run 2 "--sigma: '0' is not a positive number" "--sigma 0" cmaes-step init --dim 2 --sigma 0
+fail_run 2 "--tolfun: '-1e-9' is not a non-negative number" "--tolfun negative" cmaes-step init --dim 2 --tolfun -1e-9
+fail_run 2 "--ftarget: 'inf' is not a number" "--ftarget inf" cmaes-step init --dim 2 --ftarget inf
 fail_run 2 'name "a" given twice' "duplicate names" cmaes-step init --names a,b,a
 fail_run 2 'name 2 is empty' "empty name" cmaes-step init --names a,,b
 fail_run 2 '--dim 3 but 2 names' "--dim and --names disagree" cmaes-step init --dim 3 --names a,b

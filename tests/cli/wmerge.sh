@@ -158,7 +158,7 @@ fail_run 2 "needs a base" "ties without base" wmerge -m ties -d 0.5 -w 1,1 $F
 fail_run 2 "needs --density" "ties without density" wmerge -m ties --base $B -w 1,1 $F
 fail_run 2 "does not use a base" "linear with base" wmerge --base $B -w 1,1 $F
 fail_run 2 "--seed: ties does not use it" "seed for ties" wmerge -m ties -d 0.5 -s 3 --base $B -w 1,1 $F
-fail_run 2 "--density: '0' is not" "density 0" wmerge -m dare-linear -d 0 --base $B -w 1,1 $F
+fail_run 2 "--density: '0' is not a number in \\(0, 1\\]" "density 0" wmerge -m dare-linear -d 0 --base $B -w 1,1 $F
 fail_run 2 "--density: '1.5' is not" "density 1.5" wmerge -m dare-linear -d 1.5 --base $B -w 1,1 $F
 fail_run 2 "unknown dtype" "bad -t" wmerge -t int8 -w 1,1 $F
 fail_run 2 "--acc: 'bf16'" "bad --acc" wmerge --acc bf16 -w 1,1 $F

@@ -1,5 +1,6 @@
 /* Unit tests of common/rec: record reading, field pass-through, exact numbers. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,11 +79,66 @@ static void test_path(void)
 	json_object_put(o);
 }
 
+/* Each typed getter: the value, absent and null as the flags allow, the wrong type, the bounds. */
+static void test_getters(void)
+{
+	json_object *o = json_tokener_parse("{\"i\":7,\"big\":12345678901234567890,\"f\":2.5,\"whole\":4096.0,"
+	                                    "\"b\":true,\"s\":\"abc\",\"n\":null,\"a\":[1,2.5,null],\"o\":{}}");
+	long long i = -1;
+	double d = -1, v[3];
+	int b = -1, e = -1;
+	const char *s = NULL;
+	json_object *x = NULL;
+	static const char *const names[] = { "xyz", "abc" };
+#define ERR(call, want) CHECK((call) == -1 && strstr(err_get(), want), "%s: %s", #call, err_get())
+	CHECK(rec_get_int(o, "i", 0, 0, 10, &i) == 1 && i == 7, "int %lld", i);
+	ERR(rec_get_int(o, "i", 0, 8, 10, &i), "field \"i\" is out of range 8..10");
+	ERR(rec_get_int(o, "big", 0, 0, INT64_MAX, &i), "field \"big\" is out of range");
+	ERR(rec_get_int(o, "f", 0, 0, 10, &i), "field \"f\" is not an integer");
+	ERR(rec_get_int(o, "whole", 0, 0, 10000, &i), "field \"whole\" is not an integer");
+	CHECK(rec_get_int(o, "whole", REC_INTEGRAL, 0, 10000, &i) == 1 && i == 4096, "integral %lld", i);
+	ERR(rec_get_int(o, "f", REC_INTEGRAL, 0, 10, &i), "field \"f\" is not an integer");
+	ERR(rec_get_int(o, "whole", REC_INTEGRAL, 0, 100, &i), "field \"whole\" is out of range 0..100");
+	ERR(rec_get_int(o, "gone", 0, 0, 10, &i), "missing field \"gone\"");
+	i = 3;
+	CHECK(rec_get_int(o, "gone", REC_OPTIONAL, 0, 10, &i) == 0 && i == 3, "absent, optional");
+	ERR(rec_get_int(o, "n", REC_OPTIONAL, 0, 10, &i), "field \"n\" is not an integer");
+	CHECK(rec_get_int(o, "n", REC_NULLABLE, 0, 10, &i) == 0 && i == 3, "null, nullable");
+	ERR(rec_get_int(o, "gone", REC_NULLABLE, 0, 10, &i), "missing field");
+
+	CHECK(rec_get_double(o, "f", 0, 0, 10, &d) == 1 && d == 2.5, "double %g", d);
+	CHECK(rec_get_double(o, "i", 0, 0, 10, &d) == 1 && d == 7, "an integer is a number");
+	ERR(rec_get_double(o, "f", 0, 3, 10, &d), "field \"f\" is out of range [3, 10]");
+	ERR(rec_get_double(o, "f", REC_OPEN_LO, 2.5, 10, &d), "field \"f\" is out of range (2.5, 10]");
+	CHECK(rec_get_double(o, "f", 0, 2.5, 2.5, &d) == 1, "closed bounds");
+	ERR(rec_get_double(o, "s", 0, 0, 10, &d), "field \"s\" is not a number");
+
+	CHECK(rec_get_bool(o, "b", 0, &b) == 1 && b == 1, "bool");
+	ERR(rec_get_bool(o, "i", 0, &b), "field \"i\" is not a boolean");
+	CHECK(rec_get_str(o, "s", 0, 3, &s) == 1 && strcmp(s, "abc") == 0, "string");
+	ERR(rec_get_str(o, "s", 0, 2, &s), "field \"s\" is longer than 2 bytes");
+	ERR(rec_get_str(o, "b", 0, 9, &s), "field \"b\" is not a string");
+	CHECK(rec_get_enum(o, "s", 0, names, 2, &e) == 1 && e == 1, "enum %d", e);
+	ERR(rec_get_enum(o, "s", 0, names, 1, &e), "field \"s\": unknown value \"abc\"");
+	CHECK(rec_get_object(o, "o", 0, &x) == 1 && x, "object");
+	ERR(rec_get_object(o, "a", 0, &x), "field \"a\" is not an object");
+	CHECK(rec_get_array(o, "a", 0, 1, 3, &x) == 1 && json_object_array_length(x) == 3, "array");
+	ERR(rec_get_array(o, "a", 0, 4, 4, &x), "field \"a\" does not have 4 elements");
+	ERR(rec_get_array(o, "a", 0, 0, 2, &x), "field \"a\" has 3 elements, not 0..2");
+	ERR(rec_get_doubles(o, "a", 0, v, 3), "field \"a\": element 3 is not a finite number");
+	CHECK(rec_get_doubles(o, "a", REC_NULLABLE, v, 3) == 1 && v[0] == 1 && v[1] == 2.5 && isnan(v[2]), "doubles");
+	ERR(rec_get_doubles(o, "a", 0, v, 2), "field \"a\" is not an array of 2 numbers");
+	CHECK(rec_as_double(json_object_object_get(o, "s"), &d) == -1, "a string is no number");
+#undef ERR
+	json_object_put(o);
+}
+
 int main(void)
 {
 	T_RUN(test_roundtrip_doubles);
 	T_RUN(test_passthrough);
 	T_RUN(test_bad_lines);
 	T_RUN(test_path);
+	T_RUN(test_getters);
 	return t_done();
 }
