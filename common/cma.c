@@ -25,41 +25,6 @@ static const char *const stop_reasons[] = {
 };
 #define NSTOP (int)(sizeof stop_reasons / sizeof stop_reasons[0])
 
-/* ---- random numbers ---------------------------------------------------------------------- */
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t cma_rng_next(uint64_t s[4])
-{
-	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
-}
-
-void cma_rng_seed(uint64_t s[4], uint64_t seed)
-{
-	for (int i = 0; i < 4; i++) {   /* splitmix64: never gives the all-zero state */
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		s[i] = z ^ (z >> 31);
-	}
-}
-
-double cma_rng_uniform(uint64_t s[4]) { return (double)(cma_rng_next(s) >> 11) * 0x1p-53; }
-
-double cma_rng_normal(uint64_t s[4])
-{
-	/* One normal per two uniforms: no cached spare, so the state stays four words. */
-	double u1 = 1.0 - cma_rng_uniform(s), u2 = cma_rng_uniform(s);
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
 /* ---- maps --------------------------------------------------------------------------------- */
 
 static const char *const map_names[] = { "simplex", "softmax", "box", "none" };
@@ -412,7 +377,7 @@ cma *cma_new(const cma_opts *o)
 		cma_free(c);
 		return NULL;
 	}
-	cma_rng_seed(c->rng, c->seed);
+	rng_seed(&c->rng, c->seed);
 	start_run(c);
 	return c;
 }
@@ -431,12 +396,12 @@ int cma_ask(cma *c)
 		if (c->method == CMA_RANDOM) {   /* Dirichlet(1,…,1): normalized exponentials */
 			double s = 0;
 			for (int i = 0; i < n; i++)
-				s += z[i] = -log(1.0 - cma_rng_uniform(c->rng));
+				s += z[i] = -log(1.0 - rng_uniform(&c->rng));
 			for (int i = 0; i < n; i++)
 				z[i] = s > 0 ? z[i] / s : 1.0 / n;
 		} else {
 			for (int i = 0; i < n; i++)
-				z[i] = cma_rng_normal(c->rng);
+				z[i] = rng_normal(&c->rng);
 		}
 	}
 	c->pending = 1;
@@ -987,7 +952,7 @@ json_object *cma_to_json(const cma *c)
 	ADD("flat", json_object_new_int(c->flat));
 	a = json_object_new_array_ext(4);
 	for (int i = 0; i < 4; i++) {
-		snprintf(hex[i], sizeof hex[i], "%016" PRIx64, c->rng[i]);
+		snprintf(hex[i], sizeof hex[i], "%016" PRIx64, c->rng.s[i]);
 		json_object_array_add(a, json_object_new_string(hex[i]));
 	}
 	ADD("rng", a);
@@ -1162,10 +1127,10 @@ static int read_state(cma *c, json_object *o)
 		return err_set("field \"rng\" is not an array of 4 hexadecimal strings");
 	for (int i = 0; i < 4; i++) {
 		json_object *e = json_object_array_get_idx(x, i);
-		if (jhex(json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "", "rng", &c->rng[i]) < 0)
+		if (jhex(json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "", "rng", &c->rng.s[i]) < 0)
 			return -1;
 	}
-	if (!(c->rng[0] | c->rng[1] | c->rng[2] | c->rng[3]))
+	if (!(c->rng.s[0] | c->rng.s[1] | c->rng.s[2] | c->rng.s[3]))
 		return err_set("field \"rng\" is all zero");
 
 	x = NULL;

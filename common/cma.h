@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
+#include "rng.h"
+
 #define CMA_STATE_FORMAT  "recycle-cmaes-state"
 #define CMA_STATE_VERSION 1
 #define CMA_MAX_DIM       2000   /* C and B: 32 MB each; the state file about 100 MB */
@@ -77,7 +79,7 @@ typedef struct cma {
 	double *D;             /* (n) square roots of the eigenvalues */
 	double *hist;          /* (nhist) best f of the last generations, oldest first */
 	int nhist, flat;       /* flat: flat generations in a row */
-	uint64_t rng[4];       /* xoshiro256** */
+	rng rng;               /* xoshiro256** (rng.h) */
 	int pending;           /* a generation has been asked and not told */
 	double *z;             /* (lambda,n) the pending samples: N(0,I) for CMA-ES, the point for random */
 
@@ -141,11 +143,5 @@ int cma_default_popsize(int n);
 /* Eigendecomposition of the symmetric (n,n) C through LAPACK dsyev: C = B diag(ev) B^T with ev
  * ascending, B row-major with eigenvectors in columns. -1 (err) when LAPACK fails. */
 int cma_eigen(int n, const double *C, double *B, double *ev);
-
-/* The generator: xoshiro256** seeded by splitmix64; normals by Box–Muller (cosine branch). */
-void cma_rng_seed(uint64_t s[4], uint64_t seed);
-uint64_t cma_rng_next(uint64_t s[4]);
-double cma_rng_uniform(uint64_t s[4]);  /* [0,1), 53 bits */
-double cma_rng_normal(uint64_t s[4]);
 
 #endif

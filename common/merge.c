@@ -11,6 +11,7 @@
 #include "err.h"
 #include "merge.h"
 #include "rec.h"
+#include "rng.h"
 
 #define BLK 1024                /* elements a kernel call works on: its arrays stay in L1/L2 */
 #define HIST_BITS 19            /* TIES threshold: widest radix digit (4 MiB of counts a thread) */
@@ -439,28 +440,20 @@ void merge_free(merger *m)
 
 /* ---- DARE's random mask: splitmix64 outputs indexed by element ---- */
 
-#define GOLDEN 0x9e3779b97f4a7c15ull
-
-static inline uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static uint64_t dare_key(uint64_t seed, size_t input, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ull;      /* FNV-1a of the tensor name */
 	for (const unsigned char *s = (const unsigned char *)name; *s; s++)
 		h = (h ^ *s) * 0x100000001b3ull;
-	uint64_t k = mix64(seed + GOLDEN);
-	k = mix64(k ^ h);
-	return mix64(k + (uint64_t)(input + 1) * GOLDEN);
+	uint64_t k = rng_mix64(seed + RNG_GOLDEN);
+	k = rng_mix64(k ^ h);
+	return rng_mix64(k + (uint64_t)(input + 1) * RNG_GOLDEN);
 }
 
 static inline int dare_keep(uint64_t key, uint64_t index, uint64_t thr)
 {
-	return (mix64(key + (index + 1) * GOLDEN) >> 11) < thr;
+	return (rng_mix64(key + (index + 1) * RNG_GOLDEN) >> 11) < thr;
 }
 
 static uint64_t dare_threshold(double density)

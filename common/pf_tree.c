@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "pf_tree.h"
+#include "rng.h"
 
 int pf_pool_init(struct pf_pool *p, size_t cap)
 {
@@ -21,13 +22,7 @@ void pf_pool_free(struct pf_pool *p)
 	p->n = p->cap = 0;
 }
 
-static unsigned hash_pri(size_t i)
-{
-	uint64_t z = (uint64_t)i + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return (unsigned)(z ^ (z >> 31));
-}
+static unsigned hash_pri(size_t i) { return (unsigned)rng_mix64((uint64_t)i + RNG_GOLDEN); }
 
 static int merge(struct pf_node *t, int a, int b)
 {

@@ -10,50 +10,8 @@
 
 #include "err.h"
 #include "rec.h"
+#include "rng.h"
 #include "task.h"
-
-/* ---- the PRNG ---------------------------------------------------------------------------- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-void task_rng_seed(task_rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t task_rng_next(task_rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
-}
-
-uint64_t task_rng_below(task_rng *r, uint64_t n)
-{
-	/* Reject the low (2^64 mod n) values so every residue is equally likely. */
-	uint64_t floor = -n % n, x;
-	do
-		x = task_rng_next(r);
-	while (x < floor);
-	return x % n;
-}
-
-double task_rng_unif(task_rng *r) { return (double)(task_rng_next(r) >> 11) * 0x1.0p-53; }
 
 uint64_t task_hash(const void *p, size_t n, uint64_t h)
 {
@@ -466,7 +424,7 @@ struct task_sampler {
 	long truncated;
 	int pend_k;          /* an example drawn but left for the next row (-1 none) */
 	size_t pend_i;
-	task_rng rng;
+	rng rng;
 	int32_t *stok;       /* scratch for one sequence */
 	uint8_t *smask;
 };
@@ -488,10 +446,10 @@ void task_sampler_free(task_sampler *s)
 	free(s);
 }
 
-static void shuffle(task_rng *r, size_t *p, size_t n)
+static void shuffle(rng *r, size_t *p, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)task_rng_below(r, i), x = p[i - 1];
+		size_t j = (size_t)rng_below(r, i), x = p[i - 1];
 		p[i - 1] = p[j];
 		p[j] = x;
 	}
@@ -529,7 +487,7 @@ task_sampler *task_sampler_new(task *const *tasks, const double *weights, int nt
 	    !(s->count = calloc(ntasks, sizeof *s->count)) || !(s->stok = malloc(maxseq * sizeof *s->stok)) ||
 	    !(s->smask = malloc(maxseq)))
 		goto oom;
-	task_rng_seed(&s->rng, seed);
+	rng_seed(&s->rng, seed);
 	double c = 0;
 	for (int k = 0; k < ntasks; k++) {
 		s->tasks[k] = tasks[k];
@@ -552,7 +510,7 @@ oom:
 
 static void draw(task_sampler *s, int *k, size_t *i)
 {
-	double u = task_rng_unif(&s->rng) * s->cum[s->n - 1];
+	double u = rng_uniform(&s->rng) * s->cum[s->n - 1];
 	int j = 0;
 	while (j < s->n - 1 && !(u < s->cum[j]))
 		j++;

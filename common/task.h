@@ -74,14 +74,6 @@ const char *task_kind_name(int kind);    /* "generation", "multiple-choice", "te
 size_t task_seq_len(const task *t, size_t i);
 size_t task_seq(const task *t, size_t i, int32_t *tok, uint8_t *mask);
 
-/* xoshiro256** seeded through splitmix64: the same seed gives the same stream everywhere. */
-typedef struct {
-	uint64_t s[4];
-} task_rng;
-void task_rng_seed(task_rng *r, uint64_t seed);
-uint64_t task_rng_next(task_rng *r);
-uint64_t task_rng_below(task_rng *r, uint64_t n);   /* uniform in [0, n), n ≥ 1, unbiased */
-double task_rng_unif(task_rng *r);                  /* uniform in [0, 1), 53 bits */
 uint64_t task_hash(const void *p, size_t n, uint64_t h);   /* FNV-1a 64 (h = 0 to start) */
 
 /* The trainer's sampler: picks a task by weight, then the next example of that task's own

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "rec.h"
+#include "rng.h"
 #include "task.h"
 #include "tmp.h"
 
@@ -25,38 +26,38 @@ struct gen {
 	int answer;
 };
 
-typedef void genfn(task_rng *r, const struct params *p, struct gen *g);
+typedef void genfn(rng *r, const struct params *p, struct gen *g);
 
-static int range(task_rng *r, int lo, int hi) { return lo + (int)task_rng_below(r, (uint64_t)(hi - lo + 1)); }
+static int range(rng *r, int lo, int hi) { return lo + (int)rng_below(r, (uint64_t)(hi - lo + 1)); }
 
 /* A number of LO..HI digits, each digit count equally likely, uniform within it. */
-static unsigned long long number(task_rng *r, const struct params *p)
+static unsigned long long number(rng *r, const struct params *p)
 {
 	int d = range(r, p->dlo, p->dhi);
 	unsigned long long lo = 1;
 	for (int i = 1; i < d; i++)
 		lo *= 10;
 	if (d == 1)
-		return task_rng_below(r, 10);
-	return lo + task_rng_below(r, 9 * lo);
+		return rng_below(r, 10);
+	return lo + rng_below(r, 9 * lo);
 }
 
-static void letters(task_rng *r, const struct params *p, char *s)
+static void letters(rng *r, const struct params *p, char *s)
 {
 	int n = range(r, p->llo, p->lhi);
 	for (int i = 0; i < n; i++)
-		s[i] = (char)('a' + task_rng_below(r, (uint64_t)p->letters));
+		s[i] = (char)('a' + rng_below(r, (uint64_t)p->letters));
 	s[n] = 0;
 }
 
-static void gen_add(task_rng *r, const struct params *p, struct gen *g)
+static void gen_add(rng *r, const struct params *p, struct gen *g)
 {
 	unsigned long long a = number(r, p), b = number(r, p);
 	snprintf(g->prompt, sizeof g->prompt, "%llu+%llu=", a, b);
 	snprintf(g->target, sizeof g->target, "%llu\n", a + b);
 }
 
-static void gen_rev(task_rng *r, const struct params *p, struct gen *g)
+static void gen_rev(rng *r, const struct params *p, struct gen *g)
 {
 	char s[208];
 	size_t n;
@@ -68,7 +69,7 @@ static void gen_rev(task_rng *r, const struct params *p, struct gen *g)
 	strcpy(g->target + n, "\n");
 }
 
-static void gen_sort(task_rng *r, const struct params *p, struct gen *g)
+static void gen_sort(rng *r, const struct params *p, struct gen *g)
 {
 	char s[208];
 	int count[26] = { 0 };
@@ -83,7 +84,7 @@ static void gen_sort(task_rng *r, const struct params *p, struct gen *g)
 	strcpy(g->target + k, "\n");
 }
 
-static void gen_copy(task_rng *r, const struct params *p, struct gen *g)
+static void gen_copy(rng *r, const struct params *p, struct gen *g)
 {
 	char s[208];
 	letters(r, p, s);
@@ -91,16 +92,16 @@ static void gen_copy(task_rng *r, const struct params *p, struct gen *g)
 	snprintf(g->target, sizeof g->target, "%s\n", s);
 }
 
-static void gen_count(task_rng *r, const struct params *p, struct gen *g)
+static void gen_count(rng *r, const struct params *p, struct gen *g)
 {
 	char s[208], c;
 	int n = 0;
 	letters(r, p, s);
 	/* Mostly a letter of the string, so the answers are not nearly always 0. */
-	if (task_rng_below(r, 4))
-		c = s[task_rng_below(r, strlen(s))];
+	if (rng_below(r, 4))
+		c = s[rng_below(r, strlen(s))];
 	else
-		c = (char)('a' + task_rng_below(r, (uint64_t)p->letters));
+		c = (char)('a' + rng_below(r, (uint64_t)p->letters));
 	for (char *q = s; *q; q++)
 		n += *q == c;
 	snprintf(g->prompt, sizeof g->prompt, "count:%c:%s=", c, s);
@@ -109,16 +110,16 @@ static void gen_count(task_rng *r, const struct params *p, struct gen *g)
 
 static const char *const cmp_choices[] = { "<\n", "=\n", ">\n" };
 
-static void gen_cmp(task_rng *r, const struct params *p, struct gen *g)
+static void gen_cmp(rng *r, const struct params *p, struct gen *g)
 {
-	unsigned long long a = number(r, p), b = task_rng_below(r, 8) ? number(r, p) : a;
+	unsigned long long a = number(r, p), b = rng_below(r, 8) ? number(r, p) : a;
 	snprintf(g->prompt, sizeof g->prompt, "cmp:%llu,%llu=", a, b);
 	g->answer = a < b ? 0 : a == b ? 1 : 2;
 }
 
-static void gen_seq(task_rng *r, const struct params *p, struct gen *g)
+static void gen_seq(rng *r, const struct params *p, struct gen *g)
 {
-	unsigned long long a = number(r, p), d = 1 + task_rng_below(r, 9);
+	unsigned long long a = number(r, p), d = 1 + rng_below(r, 9);
 	int n = range(r, p->tlo, p->thi), k = snprintf(g->text, sizeof g->text, "seq:");
 	for (int i = 0; i < n; i++)
 		k += snprintf(g->text + k, sizeof g->text - k, "%s%llu", i ? "," : "", a + (unsigned long long)i * d);
@@ -196,11 +197,11 @@ static const char *const split_name[3] = { "test", "dev", "train" };
 static void gen_split(const struct skill *sk, int split, long n, uint64_t seed, const struct params *p,
                       struct set *seen, struct out *o)
 {
-	task_rng r;
+	rng r;
 	uint64_t h = task_hash(&seed, sizeof seed, 0);
 	h = task_hash(sk->name, strlen(sk->name) + 1, h);
 	h = task_hash(split_name[split], strlen(split_name[split]), h);
-	task_rng_seed(&r, h);
+	rng_seed(&r, h);
 	size_t cap = 0;
 	long miss = 0;
 	for (long i = 0; i < n;) {

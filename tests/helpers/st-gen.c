@@ -16,6 +16,7 @@
 #include "cvt.h"
 #include "dtype.h"
 #include "err.h"
+#include "rng.h"
 #include "st.h"
 
 struct spec { char name[200]; int dtype, ndim; int64_t shape[ST_MAX_DIMS]; };
@@ -30,14 +31,6 @@ static void add(const char *name, int dt, int ndim, const int64_t *shape)
 	s->dtype = dt;
 	s->ndim = ndim;
 	memcpy(s->shape, shape, (size_t)ndim * sizeof *shape);
-}
-
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 int main(int argc, char **argv)
@@ -172,13 +165,13 @@ int main(int argc, char **argv)
 			size_t k = numel - done < chunk ? (size_t)(numel - done) : chunk;
 			if (dtype_is_float(s->dtype)) {
 				for (size_t j = 0; j < k; j++)
-					f[j] = (float)(scale * ((double)(splitmix(&x) >> 11) * 0x1p-52 - 1.0));
+					f[j] = (float)(scale * ((double)(rng_splitmix64(&x) >> 11) * 0x1p-52 - 1.0));
 				if (cvt_from_f32(s->dtype, buf, f, k) < 0)
 					die_err();
 			} else {
 				size_t es = dtype_size(s->dtype);
 				for (size_t j = 0; j < k; j++) {
-					uint64_t v = splitmix(&x) % 7;
+					uint64_t v = rng_splitmix64(&x) % 7;
 					memcpy(buf + j * es, &v, es);
 				}
 			}

@@ -16,6 +16,7 @@
 #include "eval.h"
 #include "lmio.h"
 #include "rec.h"
+#include "rng.h"
 #include "t.h"
 
 /* --- the reference --- */
@@ -198,7 +199,7 @@ static double top_gap(const double *z, int V)
 
 /* --- models --- */
 
-static task_rng rng;
+static rng trng;
 
 static struct llama_model *model(int vocab, int hidden, int heads, int kv, int head_dim, int tie, uint64_t seed)
 {
@@ -225,7 +226,7 @@ static struct llama_model *model(int vocab, int hidden, int heads, int kv, int h
 		const struct llama_tensor *t = &m->tensors[i];
 		if (t->ndim == 1)
 			for (size_t j = 0; j < t->numel; j++)
-				m->params[t->offset + j] = (float)(0.5 + task_rng_unif(&rng));
+				m->params[t->offset + j] = (float)(0.5 + rng_uniform(&trng));
 	}
 	return m;
 }
@@ -234,7 +235,7 @@ static int32_t *rand_tokens(size_t n, int vocab)
 {
 	int32_t *t = malloc((n ? n : 1) * sizeof *t);
 	for (size_t i = 0; i < n; i++)
-		t[i] = (int32_t)task_rng_below(&rng, (uint64_t)vocab);
+		t[i] = (int32_t)rng_below(&trng, (uint64_t)vocab);
 	return t;
 }
 
@@ -248,7 +249,7 @@ static void check_loglik(struct llama_model *m, const char *what)
 	struct eval_seq s[NS];
 	double ref[NS], ll[NS], ll1[NS];
 	for (int i = 0; i < NS; i++) {
-		size_t nc = 1 + task_rng_below(&rng, 12), nk = i == 0 ? 0 : 1 + task_rng_below(&rng, 8);
+		size_t nc = 1 + rng_below(&trng, 12), nk = i == 0 ? 0 : 1 + rng_below(&trng, 8);
 		s[i] = (struct eval_seq){ rand_tokens(nc, m->cfg.vocab), nc, rand_tokens(nk, m->cfg.vocab), nk };
 		ref[i] = naive_ll(m, s[i].ctx, nc, s[i].cont, nk);
 	}
@@ -327,7 +328,7 @@ static void test_match_reference(void)
 		int32_t pre[32], *p;
 		double gap;
 		do {   /* a prompt whose continuation has no near tie */
-			nc = 1 + task_rng_below(&rng, 9);
+			nc = 1 + rng_below(&trng, 9);
 			p = rand_tokens(nc, V);
 			memcpy(pre, p, nc * sizeof *p);
 			gap = INFINITY;
@@ -436,17 +437,17 @@ static void test_match_equals_decoding(void)
 		int near = 0, full = 0, part = 0;
 		unsigned char skip[NEX];
 		for (int i = 0; i < NEX; i++) {
-			size_t np = 1 + task_rng_below(&rng, 10), len = 1 + task_rng_below(&rng, MAXT);
+			size_t np = 1 + rng_below(&trng, 10), len = 1 + rng_below(&trng, MAXT);
 			int32_t *p = rand_tokens(np, V), *r = rand_tokens(len, V);
 			unsigned nr;
 			size_t nout = decode(m, kc, p, np, MAXT, out, &nr);
 			/* Kinds of target: 0 the decoder's tokens (random after its end), 1 those with
 			 * one changed, 2 random. */
-			int kind = (int)task_rng_below(&rng, 3);
+			int kind = (int)rng_below(&trng, 3);
 			for (size_t k = 0; k < len; k++)
 				tg[i][k] = kind < 2 && k < nout ? out[k] : r[k];
 			if (kind == 1) {
-				size_t at = task_rng_below(&rng, len);
+				size_t at = rng_below(&trng, len);
 				tg[i][at] = (tg[i][at] + 1) % V;
 			}
 			for (want[i] = 0; want[i] < len && want[i] < nout && out[want[i]] == tg[i][want[i]]; want[i]++)
@@ -532,7 +533,7 @@ static void test_task_metrics(void)
 	double sum = 0, cnt = 0, per[16];
 	uint64_t ntok = 0;
 	for (int i = 0; i < 10; i++) {
-		size_t n = 2 + task_rng_below(&rng, 14);
+		size_t n = 2 + rng_below(&trng, 14);
 		int32_t *t = rand_tokens(n, V);
 		sb_printf(&b, "{\"text_ids\":");
 		sb_ids(&b, t, n);
@@ -562,13 +563,13 @@ static void test_task_metrics(void)
 	ntok = 0;
 	int nex = 0;
 	while (nex < 12) {
-		size_t np = 1 + task_rng_below(&rng, 8);
-		int nc = 2 + (int)task_rng_below(&rng, 3);
+		size_t np = 1 + rng_below(&trng, 8);
+		int nc = 2 + (int)rng_below(&trng, 3);
 		int32_t *p = rand_tokens(np, V), *ch[4];
 		size_t cl[4];
 		double ll[4];
 		for (int c = 0; c < nc; c++) {
-			cl[c] = 1 + task_rng_below(&rng, 4);
+			cl[c] = 1 + rng_below(&trng, 4);
 			ch[c] = rand_tokens(cl[c], V);
 			ll[c] = naive_ll(m, p, np, ch[c], cl[c]);
 		}
@@ -612,7 +613,7 @@ static void test_task_metrics(void)
 	nex = 0;
 	int hits3 = 0;
 	while (nex < 10) {
-		size_t np = 1 + task_rng_below(&rng, 8), len = 1 + task_rng_below(&rng, 5);
+		size_t np = 1 + rng_below(&trng, 8), len = 1 + rng_below(&trng, 5);
 		int32_t pre[16], tgt[8];
 		double z[64], gap = INFINITY;
 		int32_t *p = rand_tokens(np, V);
@@ -878,7 +879,7 @@ static void test_subst(void)
 
 int main(void)
 {
-	task_rng_seed(&rng, 7);
+	rng_seed(&trng, 7);
 	snprintf(dir, sizeof dir, "/tmp/test_eval.XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "rng.h"
 #include "task.h"
 #include "t.h"
 
@@ -294,21 +295,21 @@ static void test_seq(void)
 
 static void test_rng(void)
 {
-	task_rng a, b;
-	task_rng_seed(&a, 42);
-	task_rng_seed(&b, 42);
+	rng a, b;
+	rng_seed(&a, 42);
+	rng_seed(&b, 42);
 	int same = 1, below_ok = 1;
 	for (int i = 0; i < 1000; i++)
-		same &= task_rng_next(&a) == task_rng_next(&b);
+		same &= rng_next(&a) == rng_next(&b);
 	CHECK(same, "same seed, same stream");
-	task_rng_seed(&b, 43);
-	CHECK(task_rng_next(&a) != task_rng_next(&b), "another seed, another stream");
+	rng_seed(&b, 43);
+	CHECK(rng_next(&a) != rng_next(&b), "another seed, another stream");
 	long hist[3] = { 0 };
 	for (int i = 0; i < 30000; i++) {
-		uint64_t x = task_rng_below(&a, 3);
+		uint64_t x = rng_below(&a, 3);
 		below_ok &= x < 3;
 		hist[x < 3 ? x : 0]++;
-		double u = task_rng_unif(&a);
+		double u = rng_uniform(&a);
 		below_ok &= u >= 0 && u < 1;
 	}
 	CHECK(below_ok, "ranges");
