@@ -354,7 +354,7 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 			goto out;
 		nseq += eval_task_seqs(tk[i]);
 	}
-	if (!(m = lmio_load(ck)))
+	if (!(m = lmio_load_resident(ck)))
 		goto out;
 	load = progress_now() - t0;
 	if (o->threads > 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "dtype.h"
 #include "err.h"
 #include "llama.h"
 #include "rec.h"
@@ -56,10 +57,26 @@ int llama_config_check(struct llama_config *c)
 	 * layer) and its int indices small whatever a config claims. */
 	if (c->layers > 1 << 14)
 		return err_set("num_hidden_layers: %d is more than %d", c->layers, 1 << 14);
+	if (c->window < 0)
+		return err_set("sliding_window: %d is negative", c->window);
+	if (c->rope_type == LLAMA_ROPE_LINEAR && !(c->rope_factor > 0 && isfinite(c->rope_factor)))
+		return err_set("rope factor: %g is not a positive number", c->rope_factor);
+	if (c->rope_type == LLAMA_ROPE_LLAMA3 &&
+	    !(c->rope_factor > 0 && isfinite(c->rope_factor) && c->rope_low > 0 &&
+	      c->rope_high > c->rope_low && isfinite(c->rope_high) && c->rope_orig > 0))
+		return err_set("rope llama3: factor %g, low_freq_factor %g, high_freq_factor %g, "
+		               "original_max_position_embeddings %d: want positive numbers, high above low",
+		               c->rope_factor, c->rope_low, c->rope_high, c->rope_orig);
 	if (c->bos_id < -1 || c->eos_id < -1)
 		return err_set("%s: %d is not a token id", c->bos_id < -1 ? "bos_token_id" : "eos_token_id",
 		               c->bos_id < -1 ? c->bos_id : c->eos_id);
 	return 0;
+}
+
+int llama_config_plain(const struct llama_config *c)
+{
+	return c->arch == LLAMA_ARCH_LLAMA && c->rope_type == LLAMA_ROPE_DEFAULT && !c->qkv_bias &&
+	       !c->o_bias && !c->mlp_bias && !c->qk_norm && !c->window;
 }
 
 /* --- config.json --- */
@@ -130,8 +147,9 @@ static int need_int(json_object *o, const char *k, int *v)
 	return r < 0 ? -1 : 0;
 }
 
-/* Rotary parameters: "rope_scaling" (old) or "rope_parameters" (new); only the plain rotary
- * embedding ("default" or absent type) is computed here. */
+/* Rotary parameters: "rope_scaling" (old; the type under "rope_type" or the older "type") or
+ * "rope_parameters" (new, with rope_theta inside). Types default, linear and llama3 are
+ * computed; any other is refused by name. */
 static int parse_rope(json_object *o, const char *k, struct llama_config *c)
 {
 	json_object *r = key(o, k);
@@ -142,12 +160,116 @@ static int parse_rope(json_object *o, const char *k, struct llama_config *c)
 	const char *type = get_str(r, "rope_type");
 	if (!type)
 		type = get_str(r, "type");
-	if (type && strcmp(type, "default") != 0)
-		return err_set("%s: rope type \"%s\" is not supported (only \"default\")", k, type);
 	if (!type && key(r, "factor"))
 		return err_set("%s: scaling factor without type is not supported", k);
-	if (get_num(r, "rope_theta", &c->rope_theta) < 0)
+	if (!type || !strcmp(type, "default"))
+		c->rope_type = LLAMA_ROPE_DEFAULT;
+	else if (!strcmp(type, "linear"))
+		c->rope_type = LLAMA_ROPE_LINEAR;
+	else if (!strcmp(type, "llama3"))
+		c->rope_type = LLAMA_ROPE_LLAMA3;
+	else
+		return err_set("%s: rope type \"%s\" is not supported (only \"default\", \"linear\", "
+		               "\"llama3\")", k, type);
+	double prf = 1;
+	if (get_num(r, "rope_theta", &c->rope_theta) < 0 || get_num(r, "partial_rotary_factor", &prf) < 0)
 		return err_prefix("%s: ", k);
+	if (prf != 1)
+		return err_set("%s: partial_rotary_factor %g is not supported (only 1)", k, prf);
+	if (c->rope_type == LLAMA_ROPE_DEFAULT)
+		return 0;
+	if (!key(r, "factor"))
+		return err_set("%s: rope type \"%s\": factor: missing", k, type);
+	if (get_num(r, "factor", &c->rope_factor) < 0)
+		return err_prefix("%s: ", k);
+	if (c->rope_type == LLAMA_ROPE_LLAMA3) {
+		const char *need[] = { "low_freq_factor", "high_freq_factor", "original_max_position_embeddings" };
+		for (int i = 0; i < 3; i++)
+			if (!key(r, need[i]))
+				return err_set("%s: rope type \"llama3\": %s: missing", k, need[i]);
+		if (get_num(r, "low_freq_factor", &c->rope_low) < 0 ||
+		    get_num(r, "high_freq_factor", &c->rope_high) < 0 ||
+		    get_int(r, "original_max_position_embeddings", &c->rope_orig) < 0)
+			return err_prefix("%s: ", k);
+	}
+	return 0;
+}
+
+/* The families, by model_type and by architecture name. */
+static const struct { const char *type, *arch; } families[] = {
+	[LLAMA_ARCH_LLAMA] = { "llama", "LlamaForCausalLM" },
+	[LLAMA_ARCH_MISTRAL] = { "mistral", "MistralForCausalLM" },
+	[LLAMA_ARCH_QWEN2] = { "qwen2", "Qwen2ForCausalLM" },
+	[LLAMA_ARCH_QWEN3] = { "qwen3", "Qwen3ForCausalLM" },
+};
+#define NFAMILIES (int)(sizeof families / sizeof families[0])
+#define SUPPORTED "\"llama\", \"mistral\", \"qwen2\", \"qwen3\""
+
+/* The family from model_type and architectures, which must agree: 0, or -1 naming the key. */
+static int parse_family(json_object *o, struct llama_config *c)
+{
+	const char *mt = get_str(o, "model_type");
+	int fam = -1;
+	if (mt) {
+		for (int i = 0; i < NFAMILIES; i++)
+			if (!strcmp(mt, families[i].type))
+				fam = i;
+		if (fam < 0)
+			return err_set("model_type: \"%s\" is not supported (only " SUPPORTED ")", mt);
+	}
+	json_object *arch = key(o, "architectures");
+	if (arch && json_object_is_type(arch, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arch); i++) {
+			json_object *a = json_object_array_get_idx(arch, i);
+			const char *s = a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "?";
+			int f = -1;
+			for (int j = 0; j < NFAMILIES; j++)
+				if (!strcmp(s, families[j].arch))
+					f = j;
+			if (f < 0)
+				return err_set("architectures: \"%s\" is not supported (only LlamaForCausalLM, "
+				               "MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)", s);
+			if (fam >= 0 && f != fam)
+				return err_set("architectures: \"%s\" does not match model_type \"%s\"", s,
+				               families[fam].type);
+			fam = f;
+		}
+	}
+	c->arch = fam < 0 ? LLAMA_ARCH_LLAMA : fam;
+	return 0;
+}
+
+/* Attention layers: the sliding window where the family has one (Mistral), full attention
+ * elsewhere; a sliding window anywhere else is refused. */
+static int parse_window(json_object *o, struct llama_config *c)
+{
+	int use = 0;
+	if (get_bool(o, "use_sliding_window", &use) < 0)
+		return -1;
+	json_object *lt = key(o, "layer_types");
+	if (lt && json_object_is_type(lt, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(lt); i++) {
+			json_object *a = json_object_array_get_idx(lt, i);
+			const char *s = a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "?";
+			if (strcmp(s, "full_attention") != 0)
+				return err_set("layer_types: \"%s\" is not supported (only \"full_attention\")", s);
+		}
+	}
+	if (c->arch == LLAMA_ARCH_MISTRAL) {
+		json_object *w = NULL;
+		if (!json_object_object_get_ex(o, "sliding_window", &w))
+			c->window = 4096;   /* MistralConfig's default */
+		else if (w && get_int(o, "sliding_window", &c->window) < 0)
+			return -1;
+		else if (w && c->window < 1)
+			return err_set("sliding_window: %d is not a positive size", c->window);
+		return 0;
+	}
+	if (use)
+		return err_set("use_sliding_window: true is not supported (only Mistral's sliding_window)");
+	/* Qwen2 and Qwen3 ignore sliding_window unless use_sliding_window. */
+	if (c->arch == LLAMA_ARCH_LLAMA && key(o, "sliding_window"))
+		return err_set("sliding_window: a sliding attention window is not supported for llama");
 	return 0;
 }
 
@@ -164,27 +286,15 @@ int llama_config_parse(struct llama_config *c, const char *json_text)
 		json_object_put(o);
 		return err_set("config: invalid JSON: %s", json_tokener_error_desc(jerr));
 	}
-	int rc = -1, b;
+	int rc = -1;
 	if (!json_object_is_type(o, json_type_object)) {
 		err_set("config: not a JSON object");
 		goto out;
 	}
-	const char *mt = get_str(o, "model_type");
-	if (mt && strcmp(mt, "llama") != 0) {
-		err_set("model_type: \"%s\" is not supported (only \"llama\")", mt);
+	if (parse_family(o, c) < 0)
 		goto out;
-	}
-	json_object *arch = key(o, "architectures");
-	if (arch && json_object_is_type(arch, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(arch); i++) {
-			json_object *a = json_object_array_get_idx(arch, i);
-			const char *s = a && json_object_is_type(a, json_type_string) ? json_object_get_string(a) : "?";
-			if (strncmp(s, "Llama", 5) != 0) {
-				err_set("architectures: \"%s\" is not supported (only Llama)", s);
-				goto out;
-			}
-		}
-	}
+	if (c->arch == LLAMA_ARCH_QWEN3)
+		c->head_dim = 128;   /* Qwen3Config's default, not hidden / heads */
 	if (need_int(o, "vocab_size", &c->vocab) || need_int(o, "hidden_size", &c->hidden) ||
 	    need_int(o, "num_hidden_layers", &c->layers) ||
 	    need_int(o, "num_attention_heads", &c->heads) ||
@@ -220,19 +330,15 @@ int llama_config_parse(struct llama_config *c, const char *json_text)
 		err_set("hidden_act: \"%s\" is not supported (only \"silu\")", act);
 		goto out;
 	}
-	const char *off[] = { "attention_bias", "mlp_bias", "use_sliding_window" };
-	for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
-		b = 0;
-		if (get_bool(o, off[i], &b) < 0)
-			goto out;
-		if (b) {
-			err_set("%s: true is not supported", off[i]);
-			goto out;
-		}
-	}
-	if (key(o, "sliding_window")) {
-		err_set("sliding_window: a sliding attention window is not supported");
+	int ab = 0, mb = 0;
+	if (get_bool(o, "attention_bias", &ab) < 0 || get_bool(o, "mlp_bias", &mb) < 0 ||
+	    parse_window(o, c) < 0)
 		goto out;
+	switch (c->arch) {   /* what each family's modeling code reads */
+	case LLAMA_ARCH_LLAMA: c->qkv_bias = c->o_bias = ab; c->mlp_bias = mb; break;
+	case LLAMA_ARCH_MISTRAL: break;
+	case LLAMA_ARCH_QWEN2: c->qkv_bias = 1; break;
+	case LLAMA_ARCH_QWEN3: c->qkv_bias = c->o_bias = ab; c->qk_norm = 1; break;
 	}
 	if (key(o, "quantization_config")) {
 		err_set("quantization_config: quantized weights are not supported");
@@ -261,6 +367,20 @@ static int add(json_object *o, const char *k, json_object *v)
 
 char *llama_config_json(const struct llama_config *c)
 {
+	/* Only switches a config.json of the family can say. */
+	int ab = c->qkv_bias, ok = c->arch >= 0 && c->arch < NFAMILIES;
+	if (ok) {
+		switch (c->arch) {
+		case LLAMA_ARCH_LLAMA: ok = c->o_bias == ab && !c->qk_norm && !c->window; break;
+		case LLAMA_ARCH_MISTRAL: ok = !ab && !c->o_bias && !c->mlp_bias && !c->qk_norm; break;
+		case LLAMA_ARCH_QWEN2: ok = ab && !c->o_bias && !c->mlp_bias && !c->qk_norm && !c->window; break;
+		case LLAMA_ARCH_QWEN3: ok = c->o_bias == ab && !c->mlp_bias && c->qk_norm && !c->window; break;
+		}
+	}
+	if (!ok) {
+		err_set("config.json: these switches are not a model of one family (model_type %d)", c->arch);
+		return NULL;
+	}
 	json_object *o = json_object_new_object(), *arch = json_object_new_array();
 	char *text = NULL;
 	if (!o || !arch) {
@@ -269,9 +389,9 @@ char *llama_config_json(const struct llama_config *c)
 		err_oom();
 		return NULL;
 	}
-	json_object_array_add(arch, json_object_new_string("LlamaForCausalLM"));
+	json_object_array_add(arch, json_object_new_string(families[c->arch].arch));
 	int bad = add(o, "architectures", arch) |
-		add(o, "model_type", json_object_new_string("llama")) |
+		add(o, "model_type", json_object_new_string(families[c->arch].type)) |
 		add(o, "vocab_size", json_object_new_int(c->vocab)) |
 		add(o, "hidden_size", json_object_new_int(c->hidden)) |
 		add(o, "intermediate_size", json_object_new_int(c->ff)) |
@@ -283,15 +403,34 @@ char *llama_config_json(const struct llama_config *c)
 		add(o, "max_position_embeddings", json_object_new_int(c->max_pos)) |
 		add(o, "rms_norm_eps", rec_double(c->rms_eps)) |
 		add(o, "rope_theta", rec_double(c->rope_theta)) |
-		add(o, "attention_bias", json_object_new_boolean(0)) |
 		add(o, "attention_dropout", rec_double(0)) |
-		add(o, "mlp_bias", json_object_new_boolean(0)) |
 		add(o, "initializer_range", rec_double(0.02)) |
-		add(o, "pretraining_tp", json_object_new_int(1)) |
 		add(o, "use_cache", json_object_new_boolean(1)) |
 		add(o, "tie_word_embeddings", json_object_new_boolean(c->tie_embeddings)) |
 		add(o, "torch_dtype", json_object_new_string(c->dtype[0] ? c->dtype : "float32"));
-	json_object_object_add(o, "rope_scaling", NULL);
+	if (c->arch == LLAMA_ARCH_LLAMA)
+		bad |= add(o, "attention_bias", json_object_new_boolean(ab)) |
+		       add(o, "mlp_bias", json_object_new_boolean(c->mlp_bias)) |
+		       add(o, "pretraining_tp", json_object_new_int(1));
+	if (c->arch == LLAMA_ARCH_QWEN3)
+		bad |= add(o, "attention_bias", json_object_new_boolean(ab));
+	if (c->arch == LLAMA_ARCH_QWEN2 || c->arch == LLAMA_ARCH_QWEN3)
+		bad |= add(o, "use_sliding_window", json_object_new_boolean(0));
+	if (c->arch == LLAMA_ARCH_MISTRAL)
+		json_object_object_add(o, "sliding_window", c->window ? json_object_new_int(c->window) : NULL);
+	if (c->rope_type == LLAMA_ROPE_DEFAULT) {
+		json_object_object_add(o, "rope_scaling", NULL);
+	} else {
+		json_object *r = json_object_new_object();
+		bad |= !r || add(r, "rope_type", json_object_new_string(c->rope_type == LLAMA_ROPE_LINEAR ?
+		                                                          "linear" : "llama3")) |
+		       add(r, "factor", rec_double(c->rope_factor));
+		if (r && c->rope_type == LLAMA_ROPE_LLAMA3)
+			bad |= add(r, "low_freq_factor", rec_double(c->rope_low)) |
+			       add(r, "high_freq_factor", rec_double(c->rope_high)) |
+			       add(r, "original_max_position_embeddings", json_object_new_int(c->rope_orig));
+		bad |= add(o, "rope_scaling", r);
+	}
 	if (!bad && c->bos_id >= 0)
 		bad = add(o, "bos_token_id", json_object_new_int(c->bos_id));
 	if (!bad && c->eos_id >= 0)
@@ -316,47 +455,90 @@ static const char *const kind_name[LLAMA_NKINDS] = {
 	[LLAMA_GATE] = "mlp.gate_proj.weight", [LLAMA_UP] = "mlp.up_proj.weight",
 	[LLAMA_DOWN] = "mlp.down_proj.weight",
 	[LLAMA_LN1] = "input_layernorm.weight", [LLAMA_LN2] = "post_attention_layernorm.weight",
+	[LLAMA_QB] = "self_attn.q_proj.bias", [LLAMA_KB] = "self_attn.k_proj.bias",
+	[LLAMA_VB] = "self_attn.v_proj.bias", [LLAMA_OB] = "self_attn.o_proj.bias",
+	[LLAMA_GB] = "mlp.gate_proj.bias", [LLAMA_UB] = "mlp.up_proj.bias",
+	[LLAMA_DB] = "mlp.down_proj.bias",
+	[LLAMA_QN] = "self_attn.q_norm.weight", [LLAMA_KN] = "self_attn.k_norm.weight",
 	[LLAMA_NORM] = "model.norm.weight", [LLAMA_HEAD] = "lm_head.weight",
 };
-#define PER_LAYER (LLAMA_LN2 - LLAMA_Q + 1)
+
+static int per_layer(int kind) { return kind >= LLAMA_LAYER_FIRST && kind <= LLAMA_LAYER_LAST; }
+
+int llama_has(const struct llama_config *c, int kind)
+{
+	switch (kind) {
+	case LLAMA_QB: case LLAMA_KB: case LLAMA_VB: return c->qkv_bias;
+	case LLAMA_OB: return c->o_bias;
+	case LLAMA_GB: case LLAMA_UB: case LLAMA_DB: return c->mlp_bias;
+	case LLAMA_QN: case LLAMA_KN: return c->qk_norm;
+	case LLAMA_HEAD: return !c->tie_embeddings;
+	default: return kind >= 0 && kind < LLAMA_NKINDS;
+	}
+}
+
+/* Tensors a layer has, and the place of kind among them (-1 when it has none). */
+static int layer_count(const struct llama_config *c)
+{
+	int n = 0;
+	for (int k = LLAMA_LAYER_FIRST; k <= LLAMA_LAYER_LAST; k++)
+		n += llama_has(c, k);
+	return n;
+}
+
+static int layer_rank(const struct llama_config *c, int kind)
+{
+	if (!llama_has(c, kind))
+		return -1;
+	int r = 0;
+	for (int k = LLAMA_LAYER_FIRST; k < kind; k++)
+		r += llama_has(c, k);
+	return r;
+}
 
 int llama_tensor_index(const struct llama_config *c, int kind, int layer)
 {
+	int per = layer_count(c);
 	switch (kind) {
 	case LLAMA_EMBED: return 0;
-	case LLAMA_NORM: return 1 + PER_LAYER * c->layers;
-	case LLAMA_HEAD: return c->tie_embeddings ? -1 : 2 + PER_LAYER * c->layers;
-	default:
-		if (kind < LLAMA_Q || kind > LLAMA_LN2 || layer < 0 || layer >= c->layers)
+	case LLAMA_NORM: return 1 + per * c->layers;
+	case LLAMA_HEAD: return c->tie_embeddings ? -1 : 2 + per * c->layers;
+	default: {
+		int r = per_layer(kind) ? layer_rank(c, kind) : -1;
+		if (r < 0 || layer < 0 || layer >= c->layers)
 			return -1;
-		return 1 + PER_LAYER * layer + (kind - LLAMA_Q);
+		return 1 + per * layer + r;
+	}
 	}
 }
 
 int llama_tensors(const struct llama_config *c, struct llama_tensor **out)
 {
-	int n = 2 + PER_LAYER * c->layers + !c->tie_embeddings;
+	int n = 2 + layer_count(c) * c->layers + !c->tie_embeddings;
 	struct llama_tensor *t = calloc(n, sizeof *t);
 	if (!t)
 		return err_oom();
 	int64_t C = c->hidden, Q = (int64_t)c->heads * c->head_dim,
-		KV = (int64_t)c->kv_heads * c->head_dim, F = c->ff, V = c->vocab;
+		KV = (int64_t)c->kv_heads * c->head_dim, F = c->ff, V = c->vocab, D = c->head_dim;
 	const int64_t shape[LLAMA_NKINDS][2] = {
 		[LLAMA_EMBED] = { V, C }, [LLAMA_Q] = { Q, C }, [LLAMA_K] = { KV, C },
 		[LLAMA_V] = { KV, C }, [LLAMA_O] = { C, Q }, [LLAMA_GATE] = { F, C },
 		[LLAMA_UP] = { F, C }, [LLAMA_DOWN] = { C, F }, [LLAMA_LN1] = { C, 0 },
-		[LLAMA_LN2] = { C, 0 }, [LLAMA_NORM] = { C, 0 }, [LLAMA_HEAD] = { V, C },
+		[LLAMA_LN2] = { C, 0 }, [LLAMA_QB] = { Q, 0 }, [LLAMA_KB] = { KV, 0 },
+		[LLAMA_VB] = { KV, 0 }, [LLAMA_OB] = { C, 0 }, [LLAMA_GB] = { F, 0 },
+		[LLAMA_UB] = { F, 0 }, [LLAMA_DB] = { C, 0 }, [LLAMA_QN] = { D, 0 },
+		[LLAMA_KN] = { D, 0 }, [LLAMA_NORM] = { C, 0 }, [LLAMA_HEAD] = { V, C },
 	};
 	size_t off = 0;
 	for (int kind = 0; kind < LLAMA_NKINDS; kind++) {
 		for (int l = -1; l < c->layers; l++) {
-			int per_layer = kind >= LLAMA_Q && kind <= LLAMA_LN2;
-			if ((l >= 0) != per_layer)
+			int pl = per_layer(kind);
+			if ((l >= 0) != pl)
 				continue;
 			int i = llama_tensor_index(c, kind, l);
 			if (i < 0)
 				continue;
-			if (per_layer)
+			if (pl)
 				snprintf(t[i].name, sizeof t[i].name, "model.layers.%d.%s", l, kind_name[kind]);
 			else
 				snprintf(t[i].name, sizeof t[i].name, "%s", kind_name[kind]);
@@ -384,13 +566,13 @@ const struct llama_tensor *llama_find(const struct llama_model *m, const char *n
 	/* Parse the name instead of scanning: a 100-layer model has 900 tensors. */
 	int layer = -1, kind = -1, pos = 0;
 	if (sscanf(name, "model.layers.%d.%n", &layer, &pos) == 1 && pos > 0) {
-		for (int k = LLAMA_Q; k <= LLAMA_LN2; k++)
+		for (int k = LLAMA_LAYER_FIRST; k <= LLAMA_LAYER_LAST; k++)
 			if (strcmp(name + pos, kind_name[k]) == 0)
 				kind = k;
 	} else {
 		layer = -1;
 		for (int k = 0; k < LLAMA_NKINDS; k++)
-			if ((k < LLAMA_Q || k > LLAMA_LN2) && strcmp(name, kind_name[k]) == 0)
+			if (!per_layer(k) && strcmp(name, kind_name[k]) == 0)
 				kind = k;
 	}
 	int i = kind < 0 ? -1 : llama_tensor_index(&m->cfg, kind, layer);
@@ -406,6 +588,10 @@ float *llama_param(struct llama_model *m, const char *name, size_t *numel)
 	const struct llama_tensor *t = llama_find(m, name);
 	if (!t)
 		return NULL;
+	if (!m->params) {
+		err_set("tensor %s: the model is resident, without f32 parameters", name);
+		return NULL;
+	}
 	if (numel)
 		*numel = t->numel;
 	return m->params + t->offset;
@@ -420,11 +606,12 @@ static void fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape)
 		snprintf(buf + k, n - k, "]");
 }
 
-float *llama_param_fill(struct llama_model *m, const char *name, int ndim, const int64_t *shape)
+/* The tensor named name, checked against the given shape and marked filled: its index, or -1. */
+static int take(struct llama_model *m, const char *name, int ndim, const int64_t *shape)
 {
 	const struct llama_tensor *t = llama_find(m, name);
 	if (!t)
-		return NULL;
+		return -1;
 	int same = ndim == t->ndim;
 	for (int i = 0; same && i < ndim; i++)
 		same = shape[i] == t->shape[i];
@@ -432,16 +619,79 @@ float *llama_param_fill(struct llama_model *m, const char *name, int ndim, const
 		char got[128], want[64];
 		fmt_shape(got, sizeof got, ndim < 0 ? 0 : ndim > 8 ? 8 : ndim, shape);
 		fmt_shape(want, sizeof want, t->ndim, t->shape);
-		err_set("tensor %s: shape %s, config wants %s", name, got, want);
-		return NULL;
+		return err_set("tensor %s: shape %s, config wants %s", name, got, want);
 	}
-	size_t i = t - m->tensors;
-	if (m->filled[i]) {
-		err_set("tensor %s: given twice", name);
-		return NULL;
-	}
+	int i = (int)(t - m->tensors);
+	if (m->filled[i])
+		return err_set("tensor %s: given twice", name);
 	m->filled[i] = 1;
-	return m->params + t->offset;
+	return i;
+}
+
+float *llama_param_fill(struct llama_model *m, const char *name, int ndim, const int64_t *shape)
+{
+	if (!m->params) {
+		err_set("tensor %s: the model is resident (llama_param_view, llama_param_own)", name);
+		return NULL;
+	}
+	int i = take(m, name, ndim, shape);
+	return i < 0 ? NULL : m->params + m->tensors[i].offset;
+}
+
+/* A resident tensor's dtype: matrices f32, bf16 or f16, vectors f32. */
+static int resident_dtype(const struct llama_model *m, const char *name, int ndim, int dtype)
+{
+	if (m->params)
+		return err_set("tensor %s: the model is not resident (llama_param_fill)", name);
+	if (dtype == DT_F32 || (ndim == 2 && (dtype == DT_BF16 || dtype == DT_F16)))
+		return 0;
+	return err_set("tensor %s: %s is not a dtype a resident %s can hold", name, dtype_name(dtype),
+	               ndim == 2 ? "matrix" : "vector (only F32)");
+}
+
+int llama_param_view(struct llama_model *m, const char *name, int ndim, const int64_t *shape,
+                     int dtype, const void *data)
+{
+	if (resident_dtype(m, name, ndim, dtype) < 0)
+		return -1;
+	if ((uintptr_t)data % dtype_size(dtype))
+		return err_set("tensor %s: data not aligned to its %zu-byte elements", name, dtype_size(dtype));
+	int i = take(m, name, ndim, shape);
+	if (i < 0)
+		return -1;
+	m->wp[i] = data;
+	m->wdt[i] = dtype;
+	return 0;
+}
+
+void *llama_param_own(struct llama_model *m, const char *name, int ndim, const int64_t *shape,
+                      int dtype)
+{
+	if (resident_dtype(m, name, ndim, dtype) < 0)
+		return NULL;
+	int i = take(m, name, ndim, shape);
+	if (i < 0)
+		return NULL;
+	size_t n = m->tensors[i].numel;
+	if (!(m->owned[i] = malloc(n ? n * dtype_size(dtype) : 1))) {
+		m->filled[i] = 0;
+		err_oom();
+		return NULL;
+	}
+	m->wp[i] = m->owned[i];
+	m->wdt[i] = dtype;
+	return m->owned[i];
+}
+
+size_t llama_weight_bytes(const struct llama_model *m)
+{
+	if (m->params)
+		return m->n_params * sizeof *m->params;
+	size_t b = 0;
+	for (int i = 0; i < m->n_tensors; i++)
+		if (m->wp[i])
+			b += m->tensors[i].numel * dtype_size(m->wdt[i]);
+	return b;
 }
 
 int llama_check_filled(const struct llama_model *m)
@@ -475,9 +725,11 @@ void llama_init(struct llama_model *m, uint64_t seed, double std)
 		float *p = m->params + t->offset;
 		/* Each tensor its own stream: adding a layer does not change the others' values. */
 		uint64_t s = seed ^ (0x51ed270b27a3c4f1ULL * (uint64_t)(i + 1));
-		if (t->ndim == 1) {
+		if (t->ndim == 1) {   /* norms 1, biases 0 */
+			int norm = t->kind == LLAMA_LN1 || t->kind == LLAMA_LN2 || t->kind == LLAMA_NORM ||
+			           t->kind == LLAMA_QN || t->kind == LLAMA_KN;
 			for (size_t j = 0; j < t->numel; j++)
-				p[j] = 1;
+				p[j] = norm;
 		} else {
 			for (size_t j = 0; j < t->numel; j += 2) {   /* Box–Muller, two at a time */
 				double r = sqrt(-2 * log(uniform(&s))), a = 2 * M_PI * uniform(&s);

@@ -1,13 +1,25 @@
-/* llama.h — the Llama-family transformer in f32: its config.json, its parameters under their
- * Hugging Face names in one flat buffer, the forward pass (batched scoring: logits, log-probs or
- * the greedy argmax at every position; incremental decoding with a KV cache) and the backward
- * pass of the mean cross-entropy for training.
+/* llama.h — the Llama-family transformer: its config.json, its parameters under their Hugging
+ * Face names, the forward pass (batched scoring: logits, log-probs or the greedy argmax at every
+ * position; incremental decoding with a KV cache) and the backward pass of the mean cross-entropy
+ * for training.
  *
  * The arithmetic is Hugging Face's LlamaForCausalLM: RMSNorm x·rsqrt(mean(x²)+eps)·w; rotary
  * embedding with rotate_half pairing (dimension j with j + head_dim/2, inv_freq = θ^(-2j/head_dim));
  * grouped-query attention with a causal mask; SwiGLU MLP down(silu(gate(x))·up(x)); lm_head or
  * tied embeddings. Projections go through OpenBLAS sgemm. Loading and saving tensors is the
- * caller's business: this module only takes and gives f32 arrays.
+ * caller's business.
+ *
+ * One forward pass with switches covers four Hugging Face families (struct llama_config says
+ * which parts are on): LlamaForCausalLM (rope scaling "linear" and "llama3", attention_bias on
+ * q, k, v and o, mlp_bias on gate, up and down), MistralForCausalLM (a sliding window: query t
+ * sees key j when t − W < j ≤ t), Qwen2ForCausalLM (q, k, v biases) and Qwen3ForCausalLM (q_norm
+ * and k_norm: an RMSNorm over head_dim, one weight shared by the heads, before the rotary
+ * embedding). The backward pass covers the plain Llama only (llama_config_plain).
+ *
+ * Weights: a model of llama_new holds every parameter in f32 in one flat buffer (training,
+ * initialisation). A resident model (llama_new_resident) holds each matrix where the loader puts
+ * it, in f32, bf16 or f16 (a view of a mapped file, or a buffer it owns), and every vector in f32;
+ * arithmetic is f32 throughout: matrices are converted tile by tile inside the projection.
  *
  * Batches are packed: n sequences of lengths lens[0..n-1] are given as one array of Σlens tokens,
  * sequence after sequence, with no padding. Each sequence attends only to itself.
@@ -39,7 +51,24 @@ struct llama_config {
 	double rope_theta;    /* rope_theta, top level or in rope_parameters */
 	double rms_eps;       /* rms_norm_eps */
 	char dtype[16];       /* "torch_dtype" or "dtype", e.g. "bfloat16"; "" when absent */
+	int arch;             /* enum llama_arch, from model_type / architectures */
+	int rope_type;        /* enum llama_rope */
+	double rope_factor;   /* linear, llama3: factor */
+	double rope_low, rope_high;  /* llama3: low_freq_factor, high_freq_factor */
+	int rope_orig;        /* llama3: original_max_position_embeddings */
+	int qkv_bias;         /* q, k, v projections have biases (attention_bias; always for Qwen2) */
+	int o_bias;           /* o projection has a bias (attention_bias, not Qwen2) */
+	int mlp_bias;         /* gate, up and down projections have biases (Llama's mlp_bias) */
+	int qk_norm;          /* Qwen3's q_norm and k_norm */
+	int window;           /* sliding window W (> 0: query t sees key j when t − W < j ≤ t); 0 none */
 };
+
+enum llama_arch { LLAMA_ARCH_LLAMA, LLAMA_ARCH_MISTRAL, LLAMA_ARCH_QWEN2, LLAMA_ARCH_QWEN3 };
+enum llama_rope { LLAMA_ROPE_DEFAULT, LLAMA_ROPE_LINEAR, LLAMA_ROPE_LLAMA3 };
+
+/* 1 when c is the plain Llama (no rope scaling, biases, q/k norms or window): what training
+ * handles. */
+int llama_config_plain(const struct llama_config *c);
 
 /* Hugging Face's defaults for the optional fields (rope_theta 10000, rms_eps 1e-6, max_pos 2048,
  * untied, no bos/eos, dtype "float32"); sizes 0, to be set by the caller before llama_config_check. */
@@ -47,17 +76,23 @@ void llama_config_default(struct llama_config *c);
 /* Derives kv_heads and head_dim when left 0, then validates: every size positive, heads a multiple
  * of kv_heads, head_dim even, rope_theta and rms_eps positive. */
 int llama_config_check(struct llama_config *c);
-/* Parses config.json text. Accepts old and new spellings ("rope_theta" at top level or inside
- * "rope_parameters", "torch_dtype" or "dtype", "head_dim" present, null or derived) and refuses,
- * naming the key, what this module would not compute exactly: another model_type or
- * architecture, rope scaling other than "default", attention_bias/mlp_bias, hidden_act other
- * than silu, a sliding window, quantized weights. Errors read "KEY: why". */
+/* Parses config.json text: model_type "llama", "mistral", "qwen2" or "qwen3" (or, without one,
+ * the architectures LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM).
+ * Accepts old and new spellings ("rope_theta" at top level or inside "rope_parameters";
+ * "rope_scaling" with "rope_type" or the older "type"; "torch_dtype" or "dtype"; "head_dim"
+ * present, null or derived) and the families' defaults (Mistral's sliding_window 4096, Qwen3's
+ * head_dim 128). Refuses, naming the key, what this module would not compute exactly: another
+ * model_type or architecture, rope types other than default, linear and llama3 (yarn, dynamic,
+ * longrope…), partial rotary, hidden_act other than silu, a sliding window outside Mistral
+ * (use_sliding_window, sliding layer_types), quantized weights. Errors read "KEY: why". */
 int llama_config_parse(struct llama_config *c, const char *json_text);
-/* config.json text for c that transformers' LlamaForCausalLM loads (malloc'd, ends in "\n"). */
+/* config.json text for c that transformers loads as the same model, in the 4.x spelling
+ * (malloc'd, ends in "\n"); NULL with an error when c's switches are not a model of its family
+ * (say, a Qwen2 without q/k/v biases). */
 char *llama_config_json(const struct llama_config *c);
 
-/* The parameter tensors. Per layer N: q, k, v, o projections, gate, up, down projections, then
- * the two norms. */
+/* The parameter tensors. Per layer N: q, k, v, o projections, gate, up, down projections, the
+ * two norms, then those of the optional ones the config has. */
 enum llama_kind {
 	LLAMA_EMBED,    /* model.embed_tokens.weight                      [vocab, hidden] */
 	LLAMA_Q,        /* model.layers.N.self_attn.q_proj.weight          [heads·head_dim, hidden] */
@@ -69,10 +104,23 @@ enum llama_kind {
 	LLAMA_DOWN,     /* model.layers.N.mlp.down_proj.weight             [hidden, ff] */
 	LLAMA_LN1,      /* model.layers.N.input_layernorm.weight           [hidden] */
 	LLAMA_LN2,      /* model.layers.N.post_attention_layernorm.weight  [hidden] */
+	LLAMA_QB,       /* model.layers.N.self_attn.q_proj.bias            [heads·head_dim] (qkv_bias) */
+	LLAMA_KB,       /* model.layers.N.self_attn.k_proj.bias            [kv_heads·head_dim] */
+	LLAMA_VB,       /* model.layers.N.self_attn.v_proj.bias            [kv_heads·head_dim] */
+	LLAMA_OB,       /* model.layers.N.self_attn.o_proj.bias            [hidden] (o_bias) */
+	LLAMA_GB,       /* model.layers.N.mlp.gate_proj.bias               [ff] (mlp_bias) */
+	LLAMA_UB,       /* model.layers.N.mlp.up_proj.bias                 [ff] */
+	LLAMA_DB,       /* model.layers.N.mlp.down_proj.bias               [hidden] */
+	LLAMA_QN,       /* model.layers.N.self_attn.q_norm.weight          [head_dim] (qk_norm) */
+	LLAMA_KN,       /* model.layers.N.self_attn.k_norm.weight          [head_dim] */
 	LLAMA_NORM,     /* model.norm.weight                               [hidden] */
 	LLAMA_HEAD,     /* lm_head.weight (absent when tied)               [vocab, hidden] */
 	LLAMA_NKINDS
 };
+#define LLAMA_LAYER_FIRST LLAMA_Q
+#define LLAMA_LAYER_LAST LLAMA_KN
+/* 1 when config c has tensors of this kind. */
+int llama_has(const struct llama_config *c, int kind);
 
 /* One parameter tensor: shapes as PyTorch gives them ([out, in] row-major for projections). */
 struct llama_tensor {
@@ -85,7 +133,8 @@ struct llama_tensor {
 };
 
 /* The tensor table of a config, in checkpoint order: embed, layer 0 (q k v o gate up down ln1
- * ln2), layer 1…, norm, head. *out is malloc'd; returns the count or -1. */
+ * ln2, then the optional kinds it has), layer 1…, norm, head. *out is malloc'd; returns the
+ * count or -1. */
 int llama_tensors(const struct llama_config *c, struct llama_tensor **out);
 /* Index into that table of (kind, layer), or -1 (the head of a tied model, a layer out of range). */
 int llama_tensor_index(const struct llama_config *c, int kind, int layer);
@@ -99,14 +148,21 @@ struct llama_model {
 	struct llama_config cfg;
 	struct llama_tensor *tensors;   /* the table above */
 	int n_tensors;
-	float *params;                  /* n_params floats, every tensor at its offset */
+	float *params;                  /* n_params floats, every tensor at its offset (NULL and 0
+	                                 * for a resident model) */
 	size_t n_params;
 	unsigned char *filled;          /* per tensor: written by llama_param_fill / llama_init */
+	const void **wp;                /* per tensor: where its values are … */
+	int *wdt;                       /* … in which enum dtype (DT_F32, DT_BF16, DT_F16) */
+	void **owned;                   /* per tensor: a buffer of a resident model, or NULL */
 	struct llama_ws *ws;
 };
 
 /* A model with parameters zeroed and marked unfilled; the config is checked (llama_config_check). */
 struct llama_model *llama_new(const struct llama_config *c);
+/* A model without parameters: the loader places each tensor with llama_param_view or
+ * llama_param_own. */
+struct llama_model *llama_new_resident(const struct llama_config *c);
 void llama_free(struct llama_model *m);
 
 /* The tensor named name (a Hugging Face name), or NULL and err_set("unknown tensor NAME"). */
@@ -118,6 +174,17 @@ float *llama_param(struct llama_model *m, const char *name, size_t *numel);
  * is known ("unknown tensor"), the shape equals the config's ("shape [a, b], config wants [c, d]")
  * and that it was not filled before ("given twice"), then marks it filled. */
 float *llama_param_fill(struct llama_model *m, const char *name, int ndim, const int64_t *shape);
+/* Resident models. Both check name and shape as llama_param_fill does and mark the tensor
+ * filled. A matrix keeps dtype (DT_F32, DT_BF16 or DT_F16); a vector (ndim 1) must be given as
+ * DT_F32. llama_param_view makes the model read the tensor at data (not copied: it must outlive
+ * the model, and be aligned to its element size); llama_param_own gives a buffer, owned by the
+ * model, for the loader to fill with numel values of dtype. */
+int llama_param_view(struct llama_model *m, const char *name, int ndim, const int64_t *shape,
+                     int dtype, const void *data);
+void *llama_param_own(struct llama_model *m, const char *name, int ndim, const int64_t *shape,
+                      int dtype);
+/* Bytes the model's weights take (views and owned buffers; or the f32 parameters). */
+size_t llama_weight_bytes(const struct llama_model *m);
 /* 0 when every tensor was filled, else -1 and err_set("missing tensor NAME"). */
 int llama_check_filled(const struct llama_model *m);
 /* Deterministic initialisation from seed: matrices and embeddings normal(0, std) (Hugging Face
@@ -165,7 +232,8 @@ int llama_step(struct llama_model *m, struct llama_cache *kc, int n, const int *
 /* The mean cross-entropy over the positions of a (B, T) batch that have a target
  * (targets[b·T + t] ≥ 0 is the token to predict after tokens[b·T + t]; -1: no loss there) into
  * *loss, and its gradient with respect to every parameter into grad (n_params floats, the layout
- * of m->params; overwritten). Fails when no position has a target. */
+ * of m->params; overwritten). Fails when no position has a target, and for a model that is not
+ * the plain Llama or not f32 (llama_new). */
 int llama_loss_grad(struct llama_model *m, int B, int T, const int *tokens, const int *targets,
                     float *grad, double *loss);
 

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <cblas.h>
 
+#include "cvt.h"
+#include "dtype.h"
 #include "err.h"
 #include "llama.h"
 #include "llama_internal.h"
@@ -104,25 +106,56 @@ static int nthreads(void) { return pool.workers + 1; }
 
 /* --- the parameters, seen through the config and tensor table --- */
 
+/* P: every parameter in `real` at its table offset (models of llama_new, the gradient check);
+ * else wp/wdt: a resident model's tensors, vectors in f32 and matrices in f32, bf16 or f16. */
 struct net {
 	const struct llama_config *c;
 	const struct llama_tensor *t;
 	const real *P;
+	const void *const *wp;
+	const int *wdt;
 };
 
-static size_t woff(const struct llama_config *c, const struct llama_tensor *t, int kind, int layer)
+static int widx(const struct llama_config *c, int kind, int layer)
 {
 	if (kind == LLAMA_HEAD && c->tie_embeddings)
 		kind = LLAMA_EMBED;
-	return t[llama_tensor_index(c, kind, layer)].offset;
+	return llama_tensor_index(c, kind, layer);
 }
-#define W(nt, kind, l) ((nt)->P + woff((nt)->c, (nt)->t, kind, l))
+
+static size_t woff(const struct llama_config *c, const struct llama_tensor *t, int kind, int layer)
+{
+	return t[widx(c, kind, layer)].offset;
+}
+
+/* A vector (norm, bias): always `real`. */
+static const real *wvec(const struct net *nt, int kind, int layer)
+{
+	int i = widx(nt->c, kind, layer);
+	return nt->P ? nt->P + nt->t[i].offset : (const real *)nt->wp[i];
+}
+#define W(nt, kind, l) wvec(nt, kind, l)
+
+/* A matrix: `real` values (dt 0), or a resident bf16/f16 one (dt its enum dtype) that the
+ * projection converts tile by tile. */
+struct mat {
+	const void *p;
+	int dt;
+};
+
+static struct mat wmat(const struct net *nt, int kind, int layer)
+{
+	int i = widx(nt->c, kind, layer);
+	if (nt->P)
+		return (struct mat){ nt->P + nt->t[i].offset, 0 };
+	return (struct mat){ nt->wp[i], nt->wdt[i] == DT_F32 ? 0 : nt->wdt[i] };
+}
 
 /* --- workspace: growable buffers, by role --- */
 
 enum {
 	B_X, B_INV1, B_A, B_Q, B_K, B_V, B_ATT, B_Y, B_XM, B_INV2, B_B, B_G, B_U, B_H,
-	B_INVF, B_XF, B_LOGITS, B_ROWLOSS, B_COS, B_SIN, B_SCRATCH,
+	B_INVF, B_XF, B_LOGITS, B_ROWLOSS, B_COS, B_SIN, B_SCRATCH, B_CVT, B_FREQ,
 	B_DX, B_DA, B_DQ, B_DK, B_DV, B_DY, B_DB, B_DG, B_DU, B_DXF,
 	B_N
 };
@@ -140,6 +173,7 @@ struct ws {
 	int *pos;             /* N: position of each token in its sequence */
 	int *aoff;            /* n+1: Σ lens² of the sequences before (attention probabilities) */
 	size_t scratch;       /* attention scratch per thread */
+	size_t cvt;           /* matrix-conversion scratch per thread (B_CVT) */
 };
 
 static void ws_free(struct ws *w)
@@ -182,13 +216,19 @@ static int *wibuf(struct ws *w, int which, size_t n)
 /* --- gemm, cut into tiles of the output --- */
 
 /* C(rows, cols) = alpha·op(A)·op(B) + beta·C. A is (rows × k), or stored transposed (k × rows)
- * when ta; B is (k × cols), or stored transposed (cols × k) when tb. */
+ * when ta; B is (k × cols), or stored transposed (cols × k) when tb. With cvt_dt (non-zero), B is
+ * a resident matrix of that dtype stored transposed with ldb = k: each tile converts its rows of
+ * B into the calling thread's part of cvt (cvt_stride values a thread) first. */
 struct gemm {
 	int ta, tb, rows, cols, k;
 	real alpha, beta;
 	const real *A, *B;
 	real *C;
 	int lda, ldb, ldc;
+	int cvt_dt;
+	const void *Bx;
+	real *cvt;
+	size_t cvt_stride;
 };
 
 /* Up to three gemms into the same C, run in order on each tile (the later ones accumulate with
@@ -203,11 +243,24 @@ struct job {
  * weights once more, which costs little. Few rows (decoding) are cut by TILE_COLS features. */
 #define TILE_ROWS 256
 #define TILE_COLS 64
+/* Converted matrices are cut by CVT_COLS output features (the f32 copy of their weight rows stays
+ * in cache) over bands of up to CVT_ROWS rows: a weight row is converted once a band, and a band
+ * has many rows, so conversion costs little beside the multiply. */
+#define CVT_ROWS 1024
+#define CVT_COLS 64
 
-static void gemm_tile(const struct gemm *g, int r0, int nr, int c0, int nc)
+static void gemm_tile(const struct gemm *g, int r0, int nr, int c0, int nc, int tid)
 {
 	const real *A = g->ta ? g->A + r0 : g->A + (size_t)r0 * g->lda;
 	const real *B = g->tb ? g->B + (size_t)c0 * g->ldb : g->B + c0;
+#ifndef LLAMA_CORE_DOUBLE
+	if (g->cvt_dt) {
+		real *buf = g->cvt + (size_t)tid * g->cvt_stride;
+		cvt_to_f32(buf, g->cvt_dt, (const char *)g->Bx + (size_t)c0 * g->k * dtype_size(g->cvt_dt),
+		           (size_t)nc * g->k);
+		B = buf;
+	}
+#endif
 	GEMM(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
 	     nr, nc, g->k, g->alpha, A, g->lda, B, g->ldb, g->beta, g->C + (size_t)r0 * g->ldc + c0,
 	     g->ldc);
@@ -229,7 +282,7 @@ static void job_item(void *ctx, int item, int tid)
 	int r0 = item / ct * jb->tr, c0 = item % ct * jb->tc;
 	int nr = MIN(jb->tr, jb->g[0].rows - r0), nc = MIN(jb->tc, jb->g[0].cols - c0);
 	for (int i = 0; i < jb->n; i++)
-		gemm_tile(&jb->g[i], r0, nr, c0, nc);
+		gemm_tile(&jb->g[i], r0, nr, c0, nc, tid);
 }
 
 static void run_jobs(struct job *j, int n)
@@ -247,20 +300,23 @@ static void run_jobs(struct job *j, int n)
 /* y(N, out) = beta·y + x(N, in)·w(out, in)ᵀ — a projection with PyTorch's weight layout. */
 static struct gemm g_proj(real *y, const real *x, const real *w, int N, int out, int in, real beta)
 {
-	return (struct gemm){ 0, 1, N, out, in, 1, beta, x, w, y, in, in, out };
+	return (struct gemm){ .ta = 0, .tb = 1, .rows = N, .cols = out, .k = in, .alpha = 1, .beta = beta,
+	                      .A = x, .B = w, .C = y, .lda = in, .ldb = in, .ldc = out };
 }
 
 /* Its backward: dx(N, in) = beta·dx + dy(N, out)·w(out, in) … */
 static struct gemm g_dx(real *dx, const real *dy, const real *w, int N, int out, int in, real beta)
 {
-	return (struct gemm){ 0, 0, N, in, out, 1, beta, dy, w, dx, out, in, in };
+	return (struct gemm){ .ta = 0, .tb = 0, .rows = N, .cols = in, .k = out, .alpha = 1, .beta = beta,
+	                      .A = dy, .B = w, .C = dx, .lda = out, .ldb = in, .ldc = in };
 }
 
 /* … and dw(out, in) += dy(N, out)ᵀ·x(N, in). */
 static struct job job_dw(real *dw, const real *dy, const real *x, int N, int out, int in)
 {
-	return (struct job){ { { 1, 0, out, in, N, 1, 1, dy, x, dw, out, in, in } }, 1, TILE_COLS,
-	                     in, 0 };
+	struct gemm g = { .ta = 1, .tb = 0, .rows = out, .cols = in, .k = N, .alpha = 1, .beta = 1,
+	                  .A = dy, .B = x, .C = dw, .lda = out, .ldb = in, .ldc = in };
+	return (struct job){ { g }, 1, TILE_COLS, in, 0 };
 }
 
 static struct job job1(struct gemm g)
@@ -271,6 +327,29 @@ static struct job job1(struct gemm g)
 static void matmul_forward(real *y, const real *x, const real *w, int N, int out, int in, real beta)
 {
 	struct job j = job1(g_proj(y, x, w, N, out, in, beta));
+	run_jobs(&j, 1);
+}
+
+/* A projection by a matrix of the model: as g_proj/job1 for `real` weights (the same tiles, so
+ * the same bits), else converted by CVT_COLS-feature tiles into the workspace's scratch. */
+static struct job job_mat(struct ws *w, real *y, const real *x, struct mat m, int N, int out, int in,
+                          real beta)
+{
+	if (!m.dt)
+		return job1(g_proj(y, x, m.p, N, out, in, beta));
+	struct gemm g = g_proj(y, x, NULL, N, out, in, beta);
+	g.ldb = in;
+	g.cvt_dt = m.dt;
+	g.Bx = m.p;
+	g.cvt = w->b[B_CVT];
+	g.cvt_stride = w->cvt;
+	return (struct job){ { g }, 1, MIN(N, CVT_ROWS), CVT_COLS, 0 };
+}
+
+static void matmul_mat(struct ws *w, real *y, const real *x, struct mat m, int N, int out, int in,
+                       real beta)
+{
+	struct job j = job_mat(w, y, x, m, N, out, in, beta);
 	run_jobs(&j, 1);
 }
 
@@ -385,14 +464,38 @@ static void rmsnorm_backward(real *dx, real *dw, const real *dy, const real *x, 
 	parallel_for(row_items(C), rmsnorm_dw_item, &r);
 }
 
-/* Rotary tables for every token of the batch: cos/sin (N, D/2) of pos·θ^(-2j/D), in the
+/* The rotary frequencies inv_freq[j], j < D/2: θ^(-2j/D), then scaled as Hugging Face's
+ * modeling_rope_utils does: "linear" divides each by factor; "llama3" keeps those of wavelength
+ * 2π/f below orig/high_freq_factor, divides by factor those above orig/low_freq_factor, and blends
+ * the ones between, (1 − s)·f/factor + s·f with s = (orig/wavelength − low)/(high − low). */
+static void rope_freqs(const struct llama_config *c, real *inv)
+{
+	const int D = c->head_dim;
+	for (int j = 0; j < D / 2; j++) {
+		double f = 1.0 / pow(c->rope_theta, (double)(2 * j) / D);
+		if (c->rope_type == LLAMA_ROPE_LINEAR) {
+			f /= c->rope_factor;
+		} else if (c->rope_type == LLAMA_ROPE_LLAMA3) {
+			double wl = 2 * M_PI / f, orig = c->rope_orig;
+			if (wl > orig / c->rope_low) {
+				f /= c->rope_factor;
+			} else if (!(wl < orig / c->rope_high)) {
+				double sm = (orig / wl - c->rope_low) / (c->rope_high - c->rope_low);
+				f = (1 - sm) * f / c->rope_factor + sm * f;
+			}
+		}
+		inv[j] = (real)f;
+	}
+}
+
+/* Rotary tables for every token of the batch: cos/sin (N, D/2) of pos·inv_freq[j] (r->w), in the
  * precision Hugging Face uses (inv_freq and the angle rounded to real). */
 static void rope_table_item(void *ctx, int item, int tid)
 {
 	const struct rows *r = ctx;
 	int h = r->D / 2, end = MIN(r->N, (item + 1) * ROW_BLOCK);
 	for (int j = 0; j < h; j++) {
-		real inv = (real)(1.0 / pow(r->theta, (double)(2 * j) / r->D));
+		real inv = r->w[j];
 		for (int i = item * ROW_BLOCK; i < end; i++) {
 			real a = (real)r->pos[i] * inv;
 			r->y[(size_t)i * h + j] = COS(a);
@@ -428,6 +531,24 @@ static void rope_apply(real *q, int nq, real *k, int nk, int N, int D, const rea
 	struct rows r = { .y = q, .x2 = k, .nh = nq, .nh2 = nk, .N = N, .D = D, .cs = cs, .sn = sn,
 	                  .dir = dir };
 	parallel_for(row_items(N), rope_item, &r);
+}
+
+/* y (N, C) += the bias w (C) on every row. */
+static void bias_item(void *ctx, int item, int tid)
+{
+	const struct rows *r = ctx;
+	int end = MIN(r->N, (item + 1) * ROW_BLOCK);
+	for (int i = item * ROW_BLOCK; i < end; i++) {
+		real *y = r->y + (size_t)i * r->C;
+		for (int j = 0; j < r->C; j++)
+			y[j] += r->w[j];
+	}
+}
+
+static void add_bias(real *y, const real *b, int N, int C)
+{
+	struct rows r = { .y = y, .w = b, .N = N, .C = C };
+	parallel_for(row_items(N), bias_item, &r);
 }
 
 /* The logistic sigmoid σ(x) = 1/(1 + e^−x), for silu(x) = x·σ(x): llama_internal.h's in float. */
@@ -524,35 +645,42 @@ static void attention_item(void *ctx, int item, int tid)
 	real *yh = a->y + (size_t)w->off[s] * QD + h * D;
 	real *S = a->att ? a->att + (size_t)H * w->aoff[s] + (size_t)h * L * L
 	                 : w->b[B_SCRATCH] + (size_t)tid * w->scratch;
+	/* Query i (position p0 + i) sees keys j0 ≤ j < nk: nk = p0 + i + 1 (causal), and with a
+	 * sliding window W, j0 = nk − W (keys p − W < j ≤ p); else 0. */
+	const int W = c->window;
 	if (!a->att && L <= 4) {
 		/* Decoding: a few rows against the cache; gemv reads k and v in place, where gemm
 		 * would first copy them. */
 		for (int i = 0; i < L; i++) {
-			int nk = p0 + i + 1;
+			int nk = p0 + i + 1, j0 = W && nk > W ? nk - W : 0, m = nk - j0;
 			real mx = -INFINITY, sum = 0;
-			GEMV(CblasRowMajor, CblasNoTrans, nk, D, scale, K, KD, qh + (size_t)i * QD, 1, 0, S, 1);
-			for (int j = 0; j < nk; j++)
+			GEMV(CblasRowMajor, CblasNoTrans, m, D, scale, K + (size_t)j0 * KD, KD,
+			     qh + (size_t)i * QD, 1, 0, S, 1);
+			for (int j = 0; j < m; j++)
 				if (S[j] > mx)
 					mx = S[j];
-			for (int j = 0; j < nk; j++)
+			for (int j = 0; j < m; j++)
 				sum += S[j] = EXP(S[j] - mx);
-			for (int j = 0; j < nk; j++)
+			for (int j = 0; j < m; j++)
 				S[j] /= sum;
-			GEMV(CblasRowMajor, CblasTrans, nk, D, 1, V, KD, S, 1, 0, yh + (size_t)i * QD, 1);
+			GEMV(CblasRowMajor, CblasTrans, m, D, 1, V + (size_t)j0 * KD, KD, S, 1, 0,
+			     yh + (size_t)i * QD, 1);
 		}
 		return;
 	}
 	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD, K, KD, 0, S, Lk);
 	for (int i = 0; i < L; i++) {
 		real *p = S + (size_t)i * Lk, mx = -INFINITY, sum = 0;
-		int nk = p0 + i + 1;
-		for (int j = 0; j < nk; j++)
+		int nk = p0 + i + 1, j0 = W && nk > W ? nk - W : 0;
+		for (int j = j0; j < nk; j++)
 			if (p[j] > mx)
 				mx = p[j];
-		for (int j = 0; j < nk; j++)
+		for (int j = j0; j < nk; j++)
 			sum += p[j] = EXP(p[j] - mx);
-		for (int j = 0; j < nk; j++)
+		for (int j = j0; j < nk; j++)
 			p[j] /= sum;
+		for (int j = 0; j < j0; j++)
+			p[j] = 0;
 		for (int j = nk; j < Lk; j++)
 			p[j] = 0;
 	}
@@ -617,12 +745,14 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 		if (sc > scratch)
 			scratch = sc;
 	}
-	if (N > INT32_MAX / 2 || (train && att > INT32_MAX))
+	if (N > INT32_MAX / 2 || N * c->heads > INT32_MAX || (train && att > INT32_MAX))
 		return err_set("batch too large");
 	w->n = n;
 	w->N = (int)N;
 	w->lens = lens;
 	w->scratch = scratch;
+	size_t maxk = (size_t)C > (size_t)F ? (size_t)C : (size_t)F;
+	w->cvt = CVT_COLS * (maxk > (size_t)QD ? maxk : (size_t)QD);
 	if (!(w->off = wibuf(w, I_OFF, n + 1)) || !(w->pos = wibuf(w, I_POS, N)) ||
 	    !(w->aoff = wibuf(w, I_AOFF, n + 1)))
 		return -1;
@@ -640,13 +770,15 @@ static int batch_prepare(const struct llama_config *c, struct ws *w, int n, cons
 		{ B_Y, L * N * QD }, { B_XM, train ? L * N * C : 0 }, { B_INV2, L * N },
 		{ B_B, L * N * C }, { B_G, L * N * F }, { B_U, L * N * F }, { B_H, L * N * F },
 		{ B_INVF, N }, { B_XF, N * C }, { B_COS, N * D / 2 }, { B_SIN, N * D / 2 },
-		{ B_SCRATCH, scratch * nthreads() },
+		{ B_SCRATCH, scratch * nthreads() }, { B_FREQ, (size_t)D / 2 + 1 },
+		{ B_CVT, w->cvt * nthreads() },
 	};
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (need[i].n && !wbuf(w, need[i].b, need[i].n))
 			return -1;
-	struct rows r = { .y = w->b[B_COS], .inv = w->b[B_SIN], .pos = w->pos, .N = w->N, .D = D,
-	                  .theta = c->rope_theta };
+	rope_freqs(c, w->b[B_FREQ]);
+	struct rows r = { .y = w->b[B_COS], .inv = w->b[B_SIN], .w = w->b[B_FREQ], .pos = w->pos,
+	                  .N = w->N, .D = D };
 	parallel_for(row_items(w->N), rope_table_item, &r);
 	return 0;
 }
@@ -659,10 +791,19 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 {
 	const struct llama_config *c = nt->c;
 	const int C = c->hidden, QD = c->heads * c->head_dim, KD = c->kv_heads * c->head_dim;
-	const int F = c->ff, N = w->N;
-	const real *E = W(nt, LLAMA_EMBED, -1);
-	for (int i = 0; i < N; i++)
-		memcpy(w->b[B_X] + (size_t)i * C, E + (size_t)tokens[i] * C, C * sizeof(real));
+	const int F = c->ff, N = w->N, D = c->head_dim;
+	const struct mat E = wmat(nt, LLAMA_EMBED, -1);
+	for (int i = 0; i < N; i++) {
+		real *xi = w->b[B_X] + (size_t)i * C;
+#ifndef LLAMA_CORE_DOUBLE
+		if (E.dt) {
+			size_t es = dtype_size(E.dt);
+			cvt_to_f32(xi, E.dt, (const char *)E.p + (size_t)tokens[i] * C * es, C);
+			continue;
+		}
+#endif
+		memcpy(xi, (const real *)E.p + (size_t)tokens[i] * C, C * sizeof(real));
+	}
 	for (int l = 0; l < c->layers; l++) {
 		size_t li = train ? l : 0;
 		real *x = w->b[B_X] + li * N * C;
@@ -677,10 +818,21 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 		real *att = train ? w->b[B_ATT] + li * c->heads * w->aoff[w->n] : NULL;
 
 		rmsnorm_forward(a, inv1, x, W(nt, LLAMA_LN1, l), N, C, c->rms_eps);
-		struct job qkv[3] = { job1(g_proj(q, a, W(nt, LLAMA_Q, l), N, QD, C, 0)),
-		                      job1(g_proj(k, a, W(nt, LLAMA_K, l), N, KD, C, 0)),
-		                      job1(g_proj(v, a, W(nt, LLAMA_V, l), N, KD, C, 0)) };
+		struct job qkv[3] = { job_mat(w, q, a, wmat(nt, LLAMA_Q, l), N, QD, C, 0),
+		                      job_mat(w, k, a, wmat(nt, LLAMA_K, l), N, KD, C, 0),
+		                      job_mat(w, v, a, wmat(nt, LLAMA_V, l), N, KD, C, 0) };
 		run_jobs(qkv, 3);
+		if (c->qkv_bias) {
+			add_bias(q, W(nt, LLAMA_QB, l), N, QD);
+			add_bias(k, W(nt, LLAMA_KB, l), N, KD);
+			add_bias(v, W(nt, LLAMA_VB, l), N, KD);
+		}
+		if (c->qk_norm) {   /* each head's D values, one weight for all heads; y is free */
+			rmsnorm_forward(y, NULL, q, W(nt, LLAMA_QN, l), N * c->heads, D, c->rms_eps);
+			memcpy(q, y, (size_t)N * QD * sizeof(real));
+			rmsnorm_forward(y, NULL, k, W(nt, LLAMA_KN, l), N * c->kv_heads, D, c->rms_eps);
+			memcpy(k, y, (size_t)N * KD * sizeof(real));
+		}
 		rope_apply(q, c->heads, k, c->kv_heads, N, c->head_dim, w->b[B_COS], w->b[B_SIN], 1);
 		if (kc) {
 			for (int s = 0; s < w->n; s++) {
@@ -694,17 +846,25 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 		parallel_for(w->n * c->heads, attention_item, &at);
 		if (xm != x)
 			memcpy(xm, x, (size_t)N * C * sizeof(real));
-		matmul_forward(xm, y, W(nt, LLAMA_O, l), N, C, QD, 1);
+		matmul_mat(w, xm, y, wmat(nt, LLAMA_O, l), N, C, QD, 1);
+		if (c->o_bias)
+			add_bias(xm, W(nt, LLAMA_OB, l), N, C);
 
 		rmsnorm_forward(b, inv2, xm, W(nt, LLAMA_LN2, l), N, C, c->rms_eps);
-		struct job gu[2] = { job1(g_proj(g, b, W(nt, LLAMA_GATE, l), N, F, C, 0)),
-		                     job1(g_proj(u, b, W(nt, LLAMA_UP, l), N, F, C, 0)) };
+		struct job gu[2] = { job_mat(w, g, b, wmat(nt, LLAMA_GATE, l), N, F, C, 0),
+		                     job_mat(w, u, b, wmat(nt, LLAMA_UP, l), N, F, C, 0) };
 		run_jobs(gu, 2);
+		if (c->mlp_bias) {
+			add_bias(g, W(nt, LLAMA_GB, l), N, F);
+			add_bias(u, W(nt, LLAMA_UB, l), N, F);
+		}
 		struct rows sw = { .y = h, .x = g, .x2 = u, .N = N, .C = F };
 		parallel_for(row_items(N), swiglu_item, &sw);
 		if (xn != xm)
 			memcpy(xn, xm, (size_t)N * C * sizeof(real));
-		matmul_forward(xn, h, W(nt, LLAMA_DOWN, l), N, C, F, 1);
+		matmul_mat(w, xn, h, wmat(nt, LLAMA_DOWN, l), N, C, F, 1);
+		if (c->mlp_bias)
+			add_bias(xn, W(nt, LLAMA_DB, l), N, C);
 	}
 }
 
@@ -730,7 +890,7 @@ CORE int core_forward(const struct net *nt, struct ws *w, int n, const int *lens
 	layers_forward(nt, w, tokens, NULL, 0);
 	rmsnorm_forward(w->b[B_XF], NULL, final_x(c, w, 0), W(nt, LLAMA_NORM, -1), w->N, c->hidden,
 	                c->rms_eps);
-	matmul_forward(logits, w->b[B_XF], W(nt, LLAMA_HEAD, -1), w->N, c->vocab, c->hidden, 0);
+	matmul_mat(w, logits, w->b[B_XF], wmat(nt, LLAMA_HEAD, -1), w->N, c->vocab, c->hidden, 0);
 	return 0;
 }
 
@@ -789,7 +949,8 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 	rmsnorm_forward(w->b[B_XF], NULL, final_x(c, w, 0), W(nt, LLAMA_NORM, -1), w->N, C, c->rms_eps);
 	/* Only rows that predict a token of their own sequence go through lm_head: gathered into
 	 * the rows after xf's N (chunk by chunk, in order). */
-	const real *xf = w->b[B_XF], *hw = W(nt, LLAMA_HEAD, -1);
+	const real *xf = w->b[B_XF];
+	const struct mat hw = wmat(nt, LLAMA_HEAD, -1);
 	real *xs = w->b[B_X];   /* the residual stream is no longer needed: room for R rows */
 	int k = 0;
 	for (int s = 0; s < n; s++) {
@@ -802,7 +963,7 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 				k++;
 			}
 			if (k > 0 && (k == R || i == w->N - 1)) {
-				matmul_forward(z, xs, hw, k, V, C, 0);
+				matmul_mat(w, z, xs, hw, k, V, C, 0);
 				struct head hd = { z, lp, rows + R, V, 0, 0 };
 				parallel_for(k, head_item, &hd);
 				for (int r = 0; r < k; r++)
@@ -843,12 +1004,12 @@ static void argmax_item(void *ctx, int item, int tid)
 }
 
 /* The final norm (into xf), lm_head and argmax of k residual rows gathered in xs. */
-static void argmax_rows(const struct net *nt, const real *xs, real *xf, real *z, const int *rows, int k,
-                        int *best)
+static void argmax_rows(const struct net *nt, struct ws *w, const real *xs, real *xf, real *z,
+                        const int *rows, int k, int *best)
 {
 	const struct llama_config *c = nt->c;
 	rmsnorm_forward(xf, NULL, xs, W(nt, LLAMA_NORM, -1), k, c->hidden, c->rms_eps);
-	matmul_forward(z, xf, W(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
+	matmul_mat(w, z, xf, wmat(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
 	struct amax a = { z, rows, best, c->vocab };
 	parallel_for(k, argmax_item, &a);
 }
@@ -882,13 +1043,13 @@ CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens,
 			memcpy(xs + (size_t)k * C, x + (size_t)i * C, C * sizeof(real));
 			rows[k++] = i;
 			if (k == R) {
-				argmax_rows(nt, xs, xf, z, rows, k, best);
+				argmax_rows(nt, w, xs, xf, z, rows, k, best);
 				k = 0;
 			}
 		}
 	}
 	if (k > 0)
-		argmax_rows(nt, xs, xf, z, rows, k, best);
+		argmax_rows(nt, w, xs, xf, z, rows, k, best);
 	return 0;
 }
 
@@ -906,7 +1067,7 @@ CORE int core_step(const struct net *nt, struct ws *w, int n, const int *lens, c
 	for (int s = 0; s < n; s++)
 		memcpy(last + (size_t)s * C, x + (size_t)(w->off[s + 1] - 1) * C, C * sizeof(real));
 	rmsnorm_forward(w->b[B_XF], NULL, last, W(nt, LLAMA_NORM, -1), n, C, c->rms_eps);
-	matmul_forward(logits, w->b[B_XF], W(nt, LLAMA_HEAD, -1), n, c->vocab, C, 0);
+	matmul_mat(w, logits, w->b[B_XF], wmat(nt, LLAMA_HEAD, -1), n, c->vocab, C, 0);
 	return 0;
 }
 
@@ -1117,12 +1278,43 @@ fail:
 	return NULL;
 }
 
+struct llama_model *llama_new_resident(const struct llama_config *cfg)
+{
+	struct llama_model *m = calloc(1, sizeof *m);
+	if (!m) {
+		err_oom();
+		return NULL;
+	}
+	m->cfg = *cfg;
+	blas_one_thread();
+	if (llama_config_check(&m->cfg) || (m->n_tensors = llama_tensors(&m->cfg, &m->tensors)) < 0)
+		goto fail;
+	m->filled = calloc(m->n_tensors, 1);
+	m->wp = calloc(m->n_tensors, sizeof *m->wp);
+	m->wdt = calloc(m->n_tensors, sizeof *m->wdt);
+	m->owned = calloc(m->n_tensors, sizeof *m->owned);
+	m->ws = calloc(1, sizeof *m->ws);
+	if (!m->filled || !m->wp || !m->wdt || !m->owned || !m->ws) {
+		err_oom();
+		goto fail;
+	}
+	return m;
+fail:
+	llama_free(m);
+	return NULL;
+}
+
 void llama_free(struct llama_model *m)
 {
 	if (!m)
 		return;
 	if (m->ws)
 		ws_free(&m->ws->w);
+	for (int i = 0; m->owned && i < m->n_tensors; i++)
+		free(m->owned[i]);
+	free(m->owned);
+	free(m->wp);
+	free(m->wdt);
 	free(m->ws);
 	free(m->params);
 	free(m->filled);
@@ -1132,7 +1324,9 @@ void llama_free(struct llama_model *m)
 
 static struct net net_of(const struct llama_model *m)
 {
-	return (struct net){ &m->cfg, m->tensors, m->params };
+	if (m->params)
+		return (struct net){ &m->cfg, m->tensors, m->params, NULL, NULL };
+	return (struct net){ &m->cfg, m->tensors, NULL, m->wp, m->wdt };
 }
 
 static int check_tokens(const struct llama_model *m, int n, const int *lens, const int *tokens)
@@ -1290,6 +1484,8 @@ int llama_loss_grad(struct llama_model *m, int B, int T, const int *tokens, cons
 {
 	if (B < 1 || T < 1)
 		return err_set("batch of %d × %d tokens", B, T);
+	if (!m->params || !llama_config_plain(&m->cfg))
+		return err_set("training: only a plain Llama in f32 is trained");
 	for (size_t i = 0; i < (size_t)B * T; i++) {
 		if (tokens[i] < 0 || tokens[i] >= m->cfg.vocab)
 			return err_set("token id %d outside the vocabulary [0, %d)", tokens[i], m->cfg.vocab);

@@ -1,4 +1,5 @@
 /* lmio.c — see lmio.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,45 @@ static int ends_with(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
-struct llama_model *lmio_load(st_ckpt *ck)
+/* One tensor of a resident model: a matrix in f32, bf16 or f16 is viewed in place (a mapped file,
+ * aligned) or copied as it is; anything else is converted to f32. Errors of st_ name the file
+ * already; those of llama_ get it here. */
+static int place(struct llama_model *m, st_ckpt *ck, const struct st_tensor *t)
+{
+	int keep = t->ndim == 2 && (t->dtype == DT_F32 || t->dtype == DT_BF16 || t->dtype == DT_F16);
+	const void *p;
+	ssize_t n;
+	if (keep) {
+		int v = st_view(ck, &p);
+		if (v < 0)
+			return -1;
+		if (v > 0 && (uintptr_t)p % dtype_size(t->dtype) == 0)
+			return llama_param_view(m, t->name, t->ndim, t->shape, t->dtype, p) < 0 ?
+			       err_prefix("%s: ", st_arg(ck)) : 0;
+		if (v > 0 && st_seek(ck, t) < 0)   /* misaligned: read it again, as a copy */
+			return -1;
+		unsigned char *dst = llama_param_own(m, t->name, t->ndim, t->shape, t->dtype);
+		if (!dst)
+			return err_prefix("%s: ", st_arg(ck));
+		while ((n = st_read(ck, &p, ST_CHUNK)) > 0) {
+			memcpy(dst, p, (size_t)n);
+			dst += n;
+		}
+		return n < 0 ? -1 : 0;
+	}
+	float *dst = llama_param_own(m, t->name, t->ndim, t->shape, DT_F32);
+	if (!dst)
+		return err_prefix("%s: ", st_arg(ck));
+	size_t es = dtype_size(t->dtype);
+	while ((n = st_read(ck, &p, ST_CHUNK)) > 0) {
+		if (cvt_to_f32(dst, t->dtype, p, (size_t)n / es) < 0)
+			return -1;
+		dst += (size_t)n / es;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static struct llama_model *load(st_ckpt *ck, int resident)
 {
 	struct llama_config c;
 	struct llama_model *m;
@@ -37,7 +76,7 @@ struct llama_model *lmio_load(st_ckpt *ck)
 		err_prefix("%s: config: ", st_arg(ck));
 		return NULL;
 	}
-	if ((size_t)c.layers > st_count(ck) / 9) {
+	if ((size_t)c.layers > st_count(ck) / 9) {   /* a layer has at least 9 tensors */
 		err_set("%s: config: %d layers, but the checkpoint holds %zu tensors", st_arg(ck), c.layers,
 		        st_count(ck));
 		return NULL;
@@ -74,7 +113,7 @@ struct llama_model *lmio_load(st_ckpt *ck)
 		}
 	}
 	free(tab);
-	if (!(m = llama_new(&c))) {
+	if (!(m = resident ? llama_new_resident(&c) : llama_new(&c))) {
 		err_prefix("%s: ", st_arg(ck));
 		return NULL;
 	}
@@ -84,6 +123,11 @@ struct llama_model *lmio_load(st_ckpt *ck)
 		if (!dtype_is_float(t->dtype)) {
 			err_set("%s: tensor %s: dtype %s is not a float type", st_arg(ck), t->name, dtype_name(t->dtype));
 			goto fail;
+		}
+		if (resident) {
+			if (place(m, ck, t) < 0)
+				goto fail;
+			continue;
 		}
 		float *dst = llama_param_fill(m, t->name, t->ndim, t->shape);
 		if (!dst) {
@@ -111,6 +155,16 @@ struct llama_model *lmio_load(st_ckpt *ck)
 fail:
 	llama_free(m);
 	return NULL;
+}
+
+struct llama_model *lmio_load(st_ckpt *ck)
+{
+	return load(ck, 0);
+}
+
+struct llama_model *lmio_load_resident(st_ckpt *ck)
+{
+	return load(ck, 1);
 }
 
 struct llama_model *lmio_load_path(const char *arg)

@@ -1,6 +1,7 @@
 /* lmio.h — Llama models in and out of checkpoints: loading any CKPT (file, zstd, Hugging Face
- * directory, stream) into a struct llama_model, and saving one as safetensors. The glue between
- * st.h (tensors on disk and in pipes) and llama.h (f32 arrays). */
+ * directory, stream) into a struct llama_model (f32 for training, or resident in the checkpoint's
+ * dtype for scoring), and saving one as safetensors. The glue between st.h (tensors on disk and
+ * in pipes) and llama.h. */
 #ifndef RECYCLE_LMIO_H
 #define RECYCLE_LMIO_H
 
@@ -14,6 +15,11 @@
  * wrong shape or type, and a missing tensor. Buffers Hugging Face leaves in old checkpoints
  * (*.rotary_emb.inv_freq) are skipped, as is lm_head.weight of a tied model. NULL on error. */
 struct llama_model *lmio_load(st_ckpt *ck);
+/* The same as a resident model (llama_new_resident), for scoring: every matrix stays in the
+ * checkpoint's dtype when it is f32, bf16 or f16 (others become f32), viewed in place where ck is
+ * a mapped file, else copied; vectors become f32. Memory is then about the checkpoint's bytes
+ * (pages of a mapped file shared with the page cache). ck must stay open until llama_free. */
+struct llama_model *lmio_load_resident(st_ckpt *ck);
 /* st_open + lmio_load + st_close. */
 struct llama_model *lmio_load_path(const char *arg);
 

@@ -1062,7 +1062,7 @@ static void release_behind(struct st_file *f, uint64_t off)
 	static long page;
 	if (!page)
 		page = sysconf(_SC_PAGESIZE);
-	if (off < f->released + RELEASE_STEP)
+	if (f->keep || off < f->released + RELEASE_STEP)
 		return;
 	uint64_t end = off & ~(uint64_t)(page - 1), start = f->released & ~(uint64_t)(page - 1);
 	if (end > start)
@@ -1134,6 +1134,25 @@ ssize_t st_read(st_ckpt *ck, const void **p, size_t max)
 	}
 	ck->cur_pos += n;
 	return (ssize_t)n;
+}
+
+int st_view(st_ckpt *ck, const void **p)
+{
+	if (ck->cur < 0 || (size_t)ck->cur >= ck->n)
+		return err_set("%s: no current tensor", ck->arg);
+	const struct st_tensor *t = &ck->t[ck->cur];
+	struct st_file *f = &ck->files[t->file];
+	if (f->stream)
+		return 0;
+	if (ck->cur_pos != 0)
+		return err_set("%s: tensor %s: st_view after a partial read", ck->arg, t->name);
+	if (!f->keep) {   /* read again and again from now on, not once front to back */
+		madvise((void *)f->map, f->map_len, MADV_NORMAL);
+		f->keep = 1;
+	}
+	*p = f->map + f->data_start + t->begin;
+	ck->cur_pos = t->nbytes;
+	return 1;
 }
 
 int st_data(st_ckpt *ck, const void **p)

@@ -71,6 +71,10 @@ int st_seek(st_ckpt *ck, const struct st_tensor *t);
  * tensor is done, -1 on error (a truncated stream names the tensor). *p is valid until the next
  * st_read/st_data/st_next/st_seek on ck. Ask for a multiple of the element size. */
 ssize_t st_read(st_ckpt *ck, const void **p, size_t max);
+/* The current tensor in place, for a mapped file: 1 and *p, valid until st_close (the file's pages
+ * are no longer given back as reading moves on: the caller keeps using them). 0 on a stream
+ * (read it instead), -1 on error. */
+int st_view(st_ckpt *ck, const void **p);
 /* The whole current tensor at once (a view of the mapping, or a buffer the size of the largest
  * tensor on a stream). 0 and *p, -1 on error. */
 int st_data(st_ckpt *ck, const void **p);

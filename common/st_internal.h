@@ -23,6 +23,7 @@ struct st_file {
 	uint8_t *buf;               /* stream: read buffer */
 	size_t blen, bpos;
 	int ended;                  /* stream: end checked */
+	int keep;                   /* mapped: st_view handed out pointers; pages are kept */
 };
 
 struct st_ckpt {

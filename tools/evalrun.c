@@ -1,5 +1,6 @@
-/* evalrun — score a checkpoint on task files with the built-in Llama evaluator, or with an
- * external harness; print the (candidate) record with its scores. The work is in common/eval. */
+/* evalrun — score a checkpoint on task files with the built-in evaluator (Llama, Mistral, Qwen2,
+ * Qwen3), or with an external harness; print the (candidate) record with its scores. The work
+ * is in common/eval. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,9 +17,10 @@ static const char usage_text[] =
 "usage: evalrun -t TASK... [options] CKPT|-\n"
 "       evalrun --exec 'CMD {ckpt} {out}' [options] CKPT|-\n"
 "       evalrun --lm-eval-json FILE [-r RECORD] [--metric M]\n"
-"Score a Llama checkpoint on task files (generation exact match, multiple-choice accuracy, text\n"
-"mean log-likelihood per token), or run an external harness on it, and print one NDJSON record:\n"
-"the -r record (every field kept) or {\"ckpt\"}, plus \"scores\", \"n\" and \"eval\" {seconds, tokens}.\n"
+"Score a Llama, Mistral, Qwen2 or Qwen3 checkpoint on task files (generation exact match,\n"
+"multiple-choice accuracy, text mean log-likelihood per token), or run an external harness on\n"
+"it, and print one NDJSON record: the -r record (every field kept) or {\"ckpt\"}, plus\n"
+"\"scores\", \"n\" and \"eval\" {seconds, tokens}.\n"
 "CKPT: a .safetensors file, a .safetensors.zst file, a Hugging Face directory, or - for a\n"
 "stream on standard input (e.g. from wmerge).\n"
 "\n"

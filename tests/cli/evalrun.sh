@@ -274,12 +274,14 @@ fail_run 1 "unknown tensor model.layers.0.self_attn.q_proj.bias" "tensor the arc
 sed 's/"model_type": *"llama"/"model_type": "gpt2"/' m/config.json > gpt2.json
 gen --llama $LL --config gpt2.json -o gpt2
 fail_run 1 "gpt2: config: model_type" "another architecture" evalrun -t t/cmp.dev.jsonl gpt2
-sed 's/"hidden_act"/"rope_scaling": {"rope_type": "linear", "factor": 2.0}, "hidden_act"/' m/config.json > rs.json
+sed 's/"hidden_act"/"rope_scaling": {"rope_type": "yarn", "factor": 2.0}, "hidden_act"/' m/config.json > rs.json
 gen --llama $LL --config rs.json -o ropescale
-fail_run 1 "ropescale: config: rope_scaling" "rope scaling refused" evalrun -t t/cmp.dev.jsonl ropescale
+fail_run 1 'ropescale: config: rope_scaling: rope type "yarn" is not supported' "yarn rope refused by name" \
+	evalrun -t t/cmp.dev.jsonl ropescale
 sed 's/"hidden_act"/"attention_bias": true, "hidden_act"/' m/config.json > ab.json
 gen --llama $LL --config ab.json -o attnbias
-fail_run 1 "attnbias: config: attention_bias" "attention biases refused" evalrun -t t/cmp.dev.jsonl attnbias
+fail_run 1 "attnbias: missing tensor model.layers.0.self_attn.q_proj.bias" "attention biases the checkpoint lacks" \
+	evalrun -t t/cmp.dev.jsonl attnbias
 gen --tensor a:f32:4 -o noconfig.safetensors
 fail_run 1 "noconfig.safetensors: no config.json" "no config" evalrun -t t/cmp.dev.jsonl noconfig.safetensors
 head -c 20000 m.safetensors > trunc.safetensors

@@ -1,5 +1,6 @@
 /* config.c — libFuzzer target: the config.json reader (llama_config_parse). A config it accepts
- * must be a sane architecture (sizes positive, heads a multiple of kv_heads) whose text
+ * must be a sane architecture (sizes positive, heads a multiple of kv_heads) of one of the
+ * families, whose text
  * (llama_config_json, what lmio_save writes) is accepted again as the same architecture, and whose
  * tensor table (llama_tensors, what llama_new lays out next) can be built. */
 #include <math.h>
@@ -33,7 +34,11 @@ static void fz_config(const uint8_t *d, size_t n)
 		FZ_CHECK(b.vocab == c.vocab && b.hidden == c.hidden && b.layers == c.layers && b.heads == c.heads &&
 		         b.kv_heads == c.kv_heads && b.head_dim == c.head_dim && b.ff == c.ff && b.max_pos == c.max_pos &&
 		         b.tie_embeddings == c.tie_embeddings && b.bos_id == c.bos_id && b.eos_id == c.eos_id &&
-		         b.rope_theta == c.rope_theta && b.rms_eps == c.rms_eps,
+		         b.rope_theta == c.rope_theta && b.rms_eps == c.rms_eps && b.arch == c.arch &&
+		         b.rope_type == c.rope_type && b.rope_factor == c.rope_factor && b.rope_low == c.rope_low &&
+		         b.rope_high == c.rope_high && b.rope_orig == c.rope_orig && b.qkv_bias == c.qkv_bias &&
+		         b.o_bias == c.o_bias && b.mlp_bias == c.mlp_bias && b.qk_norm == c.qk_norm &&
+		         b.window == c.window,
 		         "the config written reads back as another architecture:\n%s", back);
 		free(back);
 	}

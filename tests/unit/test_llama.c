@@ -48,24 +48,73 @@ static void test_config_spellings(void)
 	      "defaults: %s", err_get());
 }
 
+/* Each family's switches, from config.json as transformers writes it (both rope spellings). */
+static void test_config_families(void)
+{
+	struct llama_config c;
+	const char *base = "\"vocab_size\":10,\"hidden_size\":64,\"intermediate_size\":8,"
+	                   "\"num_hidden_layers\":1,\"num_attention_heads\":4,\"num_key_value_heads\":2";
+	char buf[1024];
+#define PARSE(extra) (snprintf(buf, sizeof buf, "{%s%s}", base, extra), llama_config_parse(&c, buf))
+	CHECK(PARSE(",\"model_type\":\"llama\",\"attention_bias\":true,\"mlp_bias\":true") == 0 &&
+	      c.arch == LLAMA_ARCH_LLAMA && c.qkv_bias && c.o_bias && c.mlp_bias && !c.qk_norm &&
+	      !c.window && !llama_config_plain(&c), "llama biases: %s", err_get());
+	CHECK(PARSE(",\"architectures\":[\"LlamaForCausalLM\"],\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}") == 0 &&
+	      c.rope_type == LLAMA_ROPE_LINEAR && c.rope_factor == 2, "linear, old key \"type\": %s", err_get());
+	CHECK(PARSE(",\"rope_parameters\":{\"rope_type\":\"llama3\",\"rope_theta\":500000.0,\"factor\":8.0,"
+	            "\"low_freq_factor\":1.0,\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}") == 0 &&
+	      c.rope_type == LLAMA_ROPE_LLAMA3 && c.rope_theta == 500000 && c.rope_factor == 8 &&
+	      c.rope_low == 1 && c.rope_high == 4 && c.rope_orig == 8192, "llama3, v5: %s", err_get());
+	CHECK(PARSE(",\"model_type\":\"mistral\",\"sliding_window\":16") == 0 && c.arch == LLAMA_ARCH_MISTRAL &&
+	      c.window == 16 && !c.qkv_bias, "mistral: %s", err_get());
+	CHECK(PARSE(",\"model_type\":\"mistral\"") == 0 && c.window == 4096, "mistral default window %d", c.window);
+	CHECK(PARSE(",\"model_type\":\"mistral\",\"sliding_window\":null") == 0 && c.window == 0,
+	      "mistral null window %d", c.window);
+	CHECK(PARSE(",\"model_type\":\"qwen2\",\"sliding_window\":4096,\"use_sliding_window\":false,"
+	            "\"max_window_layers\":2") == 0 && c.arch == LLAMA_ARCH_QWEN2 && c.qkv_bias && !c.o_bias &&
+	      !c.window, "qwen2: %s", err_get());
+	CHECK(PARSE(",\"architectures\":[\"Qwen3ForCausalLM\"],\"layer_types\":[\"full_attention\"]") == 0 &&
+	      c.arch == LLAMA_ARCH_QWEN3 && c.qk_norm && !c.qkv_bias && c.head_dim == 128,
+	      "qwen3 default head_dim 128: %d %s", c.head_dim, err_get());
+	CHECK(PARSE(",\"model_type\":\"qwen3\",\"head_dim\":32,\"attention_bias\":true") == 0 &&
+	      c.head_dim == 32 && c.qkv_bias && c.o_bias, "qwen3 head_dim, bias: %s", err_get());
+	struct llama_tensor *t = NULL;
+	int n = llama_tensors(&c, &t);
+	CHECK(n == 3 + 15 && t && !strcmp(t[1 + 13].name, "model.layers.0.self_attn.q_norm.weight") &&
+	      t[1 + 13].shape[0] == 32 && !strcmp(t[1 + 12].name, "model.layers.0.self_attn.o_proj.bias"),
+	      "qwen3 table: %d tensors", n);
+	free(t);
+#undef PARSE
+}
+
 static void test_config_refused(void)
 {
 	const char *base = "\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":8,"
 	                   "\"num_hidden_layers\":1,\"num_attention_heads\":2";
 	static const struct { const char *extra, *msg; } bad[] = {
-		{ ",\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}", "rope_scaling: rope type \"linear\"" },
-		{ ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0}", "rope_scaling: rope type \"llama3\"" },
+		{ ",\"rope_scaling\":{\"type\":\"yarn\",\"factor\":2.0}", "rope_scaling: rope type \"yarn\" is not supported" },
+		{ ",\"rope_scaling\":{\"rope_type\":\"dynamic\",\"factor\":8.0}", "rope_scaling: rope type \"dynamic\"" },
+		{ ",\"rope_scaling\":{\"rope_type\":\"longrope\",\"factor\":8.0}", "rope_scaling: rope type \"longrope\"" },
 		{ ",\"rope_scaling\":{\"factor\":8.0}", "rope_scaling: scaling factor" },
+		{ ",\"rope_scaling\":{\"type\":\"linear\"}", "rope_scaling: rope type \"linear\": factor: missing" },
+		{ ",\"rope_scaling\":{\"type\":\"linear\",\"factor\":0}", "rope factor: 0 is not a positive" },
+		{ ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0}", "rope_scaling: rope type \"llama3\": low_freq_factor: missing" },
+		{ ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":4,\"high_freq_factor\":1,"
+		  "\"original_max_position_embeddings\":64}", "rope llama3: factor 8" },
 		{ ",\"rope_parameters\":{\"rope_type\":\"yarn\",\"rope_theta\":1e4}", "rope_parameters: rope type \"yarn\"" },
 		{ ",\"rope_parameters\":{\"rope_theta\":\"big\"}", "rope_parameters: rope_theta: \"big\" is not a number" },
-		{ ",\"attention_bias\":true", "attention_bias: true is not supported" },
-		{ ",\"mlp_bias\":true", "mlp_bias: true is not supported" },
+		{ ",\"rope_parameters\":{\"rope_theta\":1e4,\"partial_rotary_factor\":0.5}", "partial_rotary_factor 0.5" },
+		{ ",\"attention_bias\":1", "attention_bias: 1 is not true or false" },
 		{ ",\"hidden_act\":\"gelu\"", "hidden_act: \"gelu\" is not supported" },
-		{ ",\"model_type\":\"qwen2\"", "model_type: \"qwen2\" is not supported" },
-		{ ",\"model_type\":\"mistral\"", "model_type: \"mistral\"" },
-		{ ",\"architectures\":[\"MistralForCausalLM\"]", "architectures: \"MistralForCausalLM\"" },
+		{ ",\"model_type\":\"gemma\"", "model_type: \"gemma\" is not supported" },
+		{ ",\"model_type\":\"phi3\"", "model_type: \"phi3\"" },
+		{ ",\"architectures\":[\"MixtralForCausalLM\"]", "architectures: \"MixtralForCausalLM\" is not supported" },
+		{ ",\"model_type\":\"qwen2\",\"architectures\":[\"MistralForCausalLM\"]", "does not match model_type \"qwen2\"" },
 		{ ",\"sliding_window\":4096", "sliding_window: " },
+		{ ",\"model_type\":\"mistral\",\"sliding_window\":0", "sliding_window: 0 is not a positive size" },
 		{ ",\"use_sliding_window\":true", "use_sliding_window: true" },
+		{ ",\"model_type\":\"qwen2\",\"use_sliding_window\":true", "use_sliding_window: true is not supported" },
+		{ ",\"model_type\":\"qwen3\",\"layer_types\":[\"sliding_attention\"]", "layer_types: \"sliding_attention\"" },
 		{ ",\"quantization_config\":{\"bits\":4}", "quantization_config: " },
 		{ ",\"num_key_value_heads\":3", "num_key_value_heads: 3 does not divide" },
 		{ ",\"head_dim\":3", "head_dim: 3 is odd" },
@@ -80,6 +129,16 @@ static void test_config_refused(void)
 		int rc = llama_config_parse(&c, buf);
 		CHECK(rc == -1 && strstr(err_get(), bad[i].msg), "%s: rc %d, %s", bad[i].extra, rc, err_get());
 	}
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":8,"
+	                             "\"num_hidden_layers\":1,\"num_attention_heads\":2,\"model_type\":\"qwen3\","
+	                             "\"head_dim\":4}") == 0, "qwen3: %s", err_get());
+	char *q3 = llama_config_json(&c);
+	struct llama_config d;
+	strcpy(c.dtype, "float32");   /* absent: written as float32 */
+	CHECK(q3 && llama_config_parse(&d, q3) == 0 && memcmp(&c, &d, sizeof c) == 0, "qwen3 round trip: %s", q3);
+	free(q3);
+	c.arch = LLAMA_ARCH_LLAMA;
+	CHECK(llama_config_json(&c) == NULL && strstr(err_get(), "not a model of one family"), "llama with q/k norms not written");
 	CHECK(llama_config_parse(&c, "{\"vocab_size\":10}") == -1 && strstr(err_get(), "hidden_size: missing"),
 	      "missing: %s", err_get());
 	CHECK(llama_config_parse(&c, "{\"vocab_size\":10,\"hidden_size\":30,\"intermediate_size\":8,"
@@ -207,6 +266,12 @@ static void ref_linear(double *out, const float *W, const double *x, int nout, i
 	}
 }
 
+static void ref_add(double *x, const float *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		x[i] += b[i];
+}
+
 static void ref_rmsnorm(double *y, const double *x, const float *w, int C, double eps)
 {
 	double ss = 0;
@@ -217,11 +282,31 @@ static void ref_rmsnorm(double *y, const double *x, const float *w, int C, doubl
 		y[i] = x[i] * r * w[i];
 }
 
-/* Hugging Face rotate_half: out = x·cos + rotate_half(x)·sin, rotate_half(x) = [−x2, x1]. */
-static void ref_rope(double *x, int D, int pos, double theta)
+/* The frequency of pair j, with Hugging Face's scalings (modeling_rope_utils): linear divides by
+ * factor; llama3 keeps short wavelengths (< orig/high), divides long ones (> orig/low) by factor
+ * and blends those between. */
+static double ref_freq(const struct llama_config *c, int j)
 {
+	double f = pow(c->rope_theta, -2.0 * j / c->head_dim);
+	if (c->rope_type == LLAMA_ROPE_LINEAR)
+		return f / c->rope_factor;
+	if (c->rope_type != LLAMA_ROPE_LLAMA3)
+		return f;
+	double wavelen = 2 * M_PI / f;
+	if (wavelen < c->rope_orig / c->rope_high)
+		return f;
+	if (wavelen > c->rope_orig / c->rope_low)
+		return f / c->rope_factor;
+	double s = (c->rope_orig / wavelen - c->rope_low) / (c->rope_high - c->rope_low);
+	return (1 - s) * f / c->rope_factor + s * f;
+}
+
+/* Hugging Face rotate_half: out = x·cos + rotate_half(x)·sin, rotate_half(x) = [−x2, x1]. */
+static void ref_rope(double *x, const struct llama_config *c, int pos)
+{
+	int D = c->head_dim;
 	for (int j = 0; j < D / 2; j++) {
-		double ang = pos * pow(theta, -2.0 * j / D), x1 = x[j], x2 = x[j + D / 2];
+		double ang = pos * ref_freq(c, j), x1 = x[j], x2 = x[j + D / 2];
 		x[j] = x1 * cos(ang) - x2 * sin(ang);
 		x[j + D / 2] = x2 * cos(ang) + x1 * sin(ang);
 	}
@@ -247,40 +332,61 @@ static void ref_logits(struct llama_model *m, const int *tok, int T, double *log
 			ref_linear(q + t * H * D, P(m, "model.layers.%d.self_attn.q_proj.weight", l), a, H * D, C);
 			ref_linear(k + t * KH * D, P(m, "model.layers.%d.self_attn.k_proj.weight", l), a, KH * D, C);
 			ref_linear(v + t * KH * D, P(m, "model.layers.%d.self_attn.v_proj.weight", l), a, KH * D, C);
+			if (c->qkv_bias) {
+				ref_add(q + t * H * D, P(m, "model.layers.%d.self_attn.q_proj.bias", l), H * D);
+				ref_add(k + t * KH * D, P(m, "model.layers.%d.self_attn.k_proj.bias", l), KH * D);
+				ref_add(v + t * KH * D, P(m, "model.layers.%d.self_attn.v_proj.bias", l), KH * D);
+			}
+			for (int h = 0; c->qk_norm && h < H; h++)
+				ref_rmsnorm(q + (t * H + h) * D, q + (t * H + h) * D,
+				            P(m, "model.layers.%d.self_attn.q_norm.weight", l), D, c->rms_eps);
+			for (int h = 0; c->qk_norm && h < KH; h++)
+				ref_rmsnorm(k + (t * KH + h) * D, k + (t * KH + h) * D,
+				            P(m, "model.layers.%d.self_attn.k_norm.weight", l), D, c->rms_eps);
 			for (int h = 0; h < H; h++)
-				ref_rope(q + (t * H + h) * D, D, t, c->rope_theta);
+				ref_rope(q + (t * H + h) * D, c, t);
 			for (int h = 0; h < KH; h++)
-				ref_rope(k + (t * KH + h) * D, D, t, c->rope_theta);
+				ref_rope(k + (t * KH + h) * D, c, t);
 		}
 		for (int t = 0; t < T; t++) {
 			for (int h = 0; h < H; h++) {
 				int kh = h / (H / KH);   /* repeat_kv: query head h reads kv head h / n_rep */
 				double mx = -INFINITY, sum = 0;
-				for (int s = 0; s <= t; s++) {
+				/* keys s ≤ t; with a window W only t − W < s */
+				int s0 = c->window && t - c->window + 1 > 0 ? t - c->window + 1 : 0;
+				for (int s = s0; s <= t; s++) {
 					double d = 0;
 					for (int j = 0; j < D; j++)
 						d += q[(t * H + h) * D + j] * k[(s * KH + kh) * D + j];
 					sc[s] = d / sqrt(D);
 					mx = fmax(mx, sc[s]);
 				}
-				for (int s = 0; s <= t; s++)
+				for (int s = s0; s <= t; s++)
 					sum += sc[s] = exp(sc[s] - mx);
 				for (int j = 0; j < D; j++) {
 					double acc = 0;
-					for (int s = 0; s <= t; s++)
+					for (int s = s0; s <= t; s++)
 						acc += sc[s] / sum * v[(s * KH + kh) * D + j];
 					y[h * D + j] = acc;
 				}
 			}
 			ref_linear(o, P(m, "model.layers.%d.self_attn.o_proj.weight", l), y, C, H * D);
+			if (c->o_bias)
+				ref_add(o, P(m, "model.layers.%d.self_attn.o_proj.bias", l), C);
 			for (int i = 0; i < C; i++)
 				x[t * C + i] += o[i];
 			ref_rmsnorm(a, x + t * C, P(m, "model.layers.%d.post_attention_layernorm.weight", l), C, c->rms_eps);
 			ref_linear(g, P(m, "model.layers.%d.mlp.gate_proj.weight", l), a, F, C);
 			ref_linear(u, P(m, "model.layers.%d.mlp.up_proj.weight", l), a, F, C);
+			if (c->mlp_bias) {
+				ref_add(g, P(m, "model.layers.%d.mlp.gate_proj.bias", l), F);
+				ref_add(u, P(m, "model.layers.%d.mlp.up_proj.bias", l), F);
+			}
 			for (int i = 0; i < F; i++)
 				g[i] = g[i] / (1 + exp(-g[i])) * u[i];
 			ref_linear(o, P(m, "model.layers.%d.mlp.down_proj.weight", l), g, C, F);
+			if (c->mlp_bias)
+				ref_add(o, P(m, "model.layers.%d.mlp.down_proj.bias", l), C);
 			for (int i = 0; i < C; i++)
 				x[t * C + i] += o[i];
 		}
@@ -372,6 +478,45 @@ static void test_forward_reference(void)
 	c.rope_theta = 500000;
 	c.layers = 3;
 	check_against_reference(c, "theta 5e5, 3 layers");
+
+	/* The switches of the other families, each against the reference. */
+	c = small_config(1, 2, 0);
+	c.qkv_bias = c.o_bias = c.mlp_bias = 1;
+	check_against_reference(c, "Llama attention_bias + mlp_bias, tied");
+	c = small_config(1, 2, 0);
+	c.arch = LLAMA_ARCH_QWEN2;
+	c.qkv_bias = 1;
+	check_against_reference(c, "Qwen2: q/k/v biases, tied");
+	c = small_config(0, 2, 12);
+	c.arch = LLAMA_ARCH_QWEN3;
+	c.qk_norm = 1;
+	check_against_reference(c, "Qwen3: q/k norms, head_dim 12");
+	c = small_config(0, 2, 0);
+	c.arch = LLAMA_ARCH_MISTRAL;
+	c.window = 5;   /* the 17-token sequence crosses it */
+	check_against_reference(c, "Mistral: sliding window 5");
+	c.window = 1;
+	check_against_reference(c, "sliding window 1 (itself only)");
+	c = small_config(0, 2, 16);
+	c.rope_type = LLAMA_ROPE_LINEAR;
+	c.rope_factor = 3;
+	check_against_reference(c, "linear rope, factor 3");
+	c.rope_type = LLAMA_ROPE_LLAMA3;
+	c.rope_theta = 500000;
+	c.rope_factor = 8;
+	c.rope_low = 1;
+	c.rope_high = 4;
+	c.rope_orig = 64;   /* head_dim 16: 8 frequencies over the three regimes */
+	int kept = 0, blended = 0, divided = 0;
+	for (int j = 0; j < 8; j++) {
+		double wl = 2 * M_PI * pow(c.rope_theta, 2.0 * j / 16);
+		kept += wl < 64 / 4.0;
+		divided += wl > 64 / 1.0;
+		blended += !(wl < 64 / 4.0) && !(wl > 64 / 1.0);
+	}
+	CHECK(kept && blended && divided, "llama3 regimes: %d kept, %d blended, %d divided", kept,
+	      blended, divided);
+	check_against_reference(c, "llama3 rope");
 }
 
 /* Batched (packed, different lengths) equals each sequence alone. */
@@ -806,6 +951,7 @@ int main(void)
 {
 	llama_set_threads(1);
 	T_RUN(test_config_spellings);
+	T_RUN(test_config_families);
 	T_RUN(test_config_refused);
 	T_RUN(test_config_json_roundtrip);
 	T_RUN(test_tensor_table);

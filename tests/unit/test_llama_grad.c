@@ -68,7 +68,7 @@ static void grad_check(int tie)
 	int tok[B * T], tgt[B * T];
 	batch(tok, tgt);
 	struct ws w = { 0 };
-	struct net nt = { &m->cfg, m->tensors, Pd };
+	struct net nt = { &m->cfg, m->tensors, Pd, NULL, NULL };
 	double loss = loss_at(&nt, &w, np, tok, tgt, G);
 	CHECK(isfinite(loss) && loss > 0, "loss %g", loss);
 
