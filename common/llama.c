@@ -402,18 +402,20 @@ char *llama_config_json(const struct llama_config *c)
 		add(o, "hidden_act", json_object_new_string("silu")) |
 		add(o, "max_position_embeddings", json_object_new_int(c->max_pos)) |
 		add(o, "rms_norm_eps", rec_double(c->rms_eps)) |
-		add(o, "rope_theta", rec_double(c->rope_theta)) |
-		add(o, "attention_dropout", rec_double(0)) |
-		add(o, "initializer_range", rec_double(0.02)) |
-		add(o, "use_cache", json_object_new_boolean(1)) |
-		add(o, "tie_word_embeddings", json_object_new_boolean(c->tie_embeddings)) |
-		add(o, "torch_dtype", json_object_new_string(c->dtype[0] ? c->dtype : "float32"));
-	if (c->arch == LLAMA_ARCH_LLAMA)
-		bad |= add(o, "attention_bias", json_object_new_boolean(ab)) |
-		       add(o, "mlp_bias", json_object_new_boolean(c->mlp_bias)) |
-		       add(o, "pretraining_tp", json_object_new_int(1));
-	if (c->arch == LLAMA_ARCH_QWEN3)
+		add(o, "rope_theta", rec_double(c->rope_theta));
+	/* The keys in the order earlier versions wrote a Llama's (the same bytes out of training). */
+	int llama = c->arch == LLAMA_ARCH_LLAMA;
+	if (llama || c->arch == LLAMA_ARCH_QWEN3)
 		bad |= add(o, "attention_bias", json_object_new_boolean(ab));
+	bad |= add(o, "attention_dropout", rec_double(0));
+	if (llama)
+		bad |= add(o, "mlp_bias", json_object_new_boolean(c->mlp_bias));
+	bad |= add(o, "initializer_range", rec_double(0.02));
+	if (llama)
+		bad |= add(o, "pretraining_tp", json_object_new_int(1));
+	bad |= add(o, "use_cache", json_object_new_boolean(1)) |
+	       add(o, "tie_word_embeddings", json_object_new_boolean(c->tie_embeddings)) |
+	       add(o, "torch_dtype", json_object_new_string(c->dtype[0] ? c->dtype : "float32"));
 	if (c->arch == LLAMA_ARCH_QWEN2 || c->arch == LLAMA_ARCH_QWEN3)
 		bad |= add(o, "use_sliding_window", json_object_new_boolean(0));
 	if (c->arch == LLAMA_ARCH_MISTRAL)
