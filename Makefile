@@ -8,6 +8,15 @@ CC      ?= cc
 PKGS     = libzstd json-c openblas
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wno-unused-parameter
+# WERROR=1: warnings are errors. CI builds so (the code has none); a plain `make` does not, so a
+# newer compiler's new warning never stops a user's build.
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+# Header dependencies from the compiler: each object (or test program) X gets X.d, written under
+# a temporary name beside it and renamed before X (a failed compile leaves neither), read back by
+# the -include below the rules.
+DEPFLAGS = -MMD -MP -MT $@ -MF $@.$$$$.d
 CPPFLAGS += -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags $(PKGS)) -DRECYCLE_VERSION='"$(VERSION)"'
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 
@@ -35,22 +44,30 @@ all: $(PROGS) $(UNIT) $(HELPERS)
 
 # Every target is written under a temporary name and renamed, so two makes running at once (or
 # one killed midway) never leave a half-written object, archive or program behind.
-$(O)/common/%.o: common/%.c $(wildcard common/*.h) | $(O)/common
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@.$$$$ $< && mv $@.$$$$ $@
-$(O)/tools/%.o: tools/%.c $(wildcard common/*.h) | $(O)/tools
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@.$$$$ $< && mv $@.$$$$ $@
+$(O)/common/%.o: common/%.c | $(O)/common
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c -o $@.$$$$ $< \
+	  || { rm -f $@.$$$$ $@.$$$$.d; exit 1; }; mv $@.$$$$.d $@.d && mv $@.$$$$ $@
+$(O)/tools/%.o: tools/%.c | $(O)/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) -c -o $@.$$$$ $< \
+	  || { rm -f $@.$$$$ $@.$$$$.d; exit 1; }; mv $@.$$$$.d $@.d && mv $@.$$$$ $@
 $(LIB): $(LIB_OBJ)
 	ar rcs $@.$$$$ $^ && mv $@.$$$$ $@
 $(BIN)/%: $(O)/tools/%.o $(LIB) | $(BIN)
 	$(CC) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
-$(O)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB) | $(O)/tests
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
+$(O)/tests/%: tests/unit/%.c $(LIB) | $(O)/tests
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(DEPFLAGS) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) \
+	  || { rm -f $@.$$$$ $@.$$$$.d; exit 1; }; mv $@.$$$$.d $@.d && mv $@.$$$$ $@
 # The fuzz-input replayer compiles the fuzz targets' drivers in.
 $(O)/tests/test_fuzz_regress: $(wildcard tests/fuzz/*.c tests/fuzz/*.h)
 $(O)/helpers/%: tests/helpers/%.c $(LIB) | $(O)/helpers
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) && mv $@.$$$$ $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) $(LDFLAGS) -o $@.$$$$ $< $(LIB) $(LDLIBS) \
+	  || { rm -f $@.$$$$ $@.$$$$.d; exit 1; }; mv $@.$$$$.d $@.d && mv $@.$$$$ $@
 $(O)/common $(O)/tools $(O)/tests $(O)/helpers $(BIN):
 	mkdir -p $@
+# What was built before its .d existed depends on every header, as everything once did.
+BUILT    = $(LIB_OBJ) $(PROGS:$(BIN)/%=$(O)/tools/%.o) $(UNIT) $(HELPERS)
+-include $(wildcard $(BUILT:=.d))
+$(foreach f,$(BUILT),$(if $(wildcard $(f)),$(if $(wildcard $(f).d),,$(eval $(f): $(wildcard common/*.h tests/unit/*.h)))))
 
 # make test [T='tests/cli/ckpt-cat.sh ...']: unit binaries, then every CLI and pipeline script.
 T ?=
@@ -72,6 +89,14 @@ fuzz:
 deps:
 	@sh .ci/deps
 
+# make lint: shellcheck over every shell script (a *.sh file, or a file starting "#!/bin/sh") under
+# LINT_DIRS; each directory's .shellcheckrc says which checks it leaves out, and why.
+LINT_DIRS = tests .ci
+lint:
+	@files=$$(find $(LINT_DIRS) -name corpus -prune -o -name regress -prune -o -type f \
+	    \( -name '*.sh' -o -exec sh -c 'head -n 1 "$$1" | grep -q "^#! */bin/sh"' sh {} \; \) -print | sort) && \
+	  echo "shellcheck: $$(echo $$files | wc -w) scripts in $(LINT_DIRS)" && shellcheck -s sh $$files
+
 # Programs to bin/, the pipelines to libexec/recycle/ with bin/recycle-optimize pointing at the
 # driver, man pages to share/man/.
 LIBEXEC  = $(PREFIX)/libexec/recycle
@@ -88,5 +113,5 @@ install: $(PROGS)
 clean:
 	rm -rf build bin
 
-.PHONY: all test demo bench fuzz deps install clean
+.PHONY: all test demo bench fuzz deps lint install clean
 .SECONDARY:

@@ -42,7 +42,7 @@ bad maxhdr.safetensors "header length 18446744073709551615 exceeds" "header leng
 # Exactly 100 MB is allowed: the file is then too short, which is a different message.
 { le64 100000000; printf '{}'; } > limithdr.safetensors
 bad limithdr.safetensors "header length 100000000 runs past the end of the (file|input)" "header length of exactly 100 MB, past the end"
-{ le64 1000; printf "{$T2}"; head -c 12 /dev/zero; } > longhdr.safetensors
+{ le64 1000; printf '%s' "{$T2}"; head -c 12 /dev/zero; } > longhdr.safetensors
 bad longhdr.safetensors "header length 1000 runs past the end of the (file|input)" "header length past the end of the file"
 { le64 1; printf '{'; } > tinyhdr.safetensors
 bad tinyhdr.safetensors "header length 1 is too small" "header length 1"
@@ -310,12 +310,12 @@ fi
 sigterm() {  # OUTPUT WHAT
 	so=$1 sw=$2
 	rm -f p gate; mkfifo p gate
-	{ head -c 60000 bigger.safetensors; read _ < gate; cat bigger.safetensors; } > p 2> /dev/null &
+	{ head -c 60000 bigger.safetensors; read -r _ < gate; cat bigger.safetensors; } > p 2> /dev/null &
 	wpid=$!
 	ckpt-cat -o "$so" --shard-size 300K p 2> sig.err &
 	cpid=$!
-	i=0; while [ $i -lt 100 ] && [ -z "$(ls -A | grep "^\.$so\.tmp\.")" ]; do sleep 0.1; i=$((i + 1)); done
-	check "$sw: the temporary exists while writing" '[ -n "$(ls -A | grep "^\.$so\.tmp\.")" ]'
+	i=0; while [ $i -lt 100 ] && no_tmp "$so"; do sleep 0.1; i=$((i + 1)); done
+	check "$sw: the temporary exists while writing" '! no_tmp "$so"'
 	{ kill -TERM $cpid; wait $cpid; rc=$?; } 2> /dev/null
 	: > gate; wait $wpid
 	check "$sw: killed by SIGTERM (status 143)" '[ $rc -eq 143 ]'

@@ -74,8 +74,8 @@ ckpt-cat -l x.safetensors > x.list
 ok_run "-o directory with --shard-size" ckpt-cat x.safetensors -o od --shard-size 100K
 # SIZE → the expected "name shard-file" lines
 layout() {
-	names < x.list > ln; field bytes < x.list > lb
-	paste -d' ' ln lb | awk -v max="$1" '
+	names < x.list > l.names; field bytes < x.list > l.bytes
+	paste -d' ' l.names l.bytes | awk -v max="$1" '
 		{ if (used > 0 && used + $2 > max) { s++; used = 0 } used += $2; name[NR] = $1; sh[NR] = s }
 		END { n = s + 1; for (i = 1; i <= NR; i++)
 			if (n == 1) print name[i], "model.safetensors"

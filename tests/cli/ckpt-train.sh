@@ -200,7 +200,7 @@ while IFS= read -r line; do
 		ok_run "man example $i: $(head -n 1 ex)" sh -e ex
 		rm ex
 	else
-		printf '%s\n' "$line" >> ex
+		printf '%s\n' "$line" >> "ex"
 	fi
 done < ../examples
 check "man: base, rev, sort, merged-cmp and the compressed run exist" '[ -f base/model.safetensors ] && [ -f rev/model.safetensors ] &&

@@ -1,7 +1,7 @@
 #!/bin/sh
 # CLI tests of cmaes-step: options, the ask/tell loop, the state file, every bad input (exit
 # status, message, state file untouched), exit 3 when stopped, resume after interruptions.
-. "$(dirname "$0")/../lib.sh"
+. "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
 # evaluate [minimize-free]: adds "fitness" = sum of x_i^2 to each candidate record (an evalrun
 # stand-in; the records pass through with their fields, as in the real pipeline).

@@ -14,9 +14,9 @@ OPT=$TOP/pipelines/optimize
 closed() {
 	rm -f cp.fifo cp.ready cp.gate; mkfifo cp.fifo cp.ready cp.gate
 	exec 4<> cp.fifo
-	sh -c 'echo > cp.ready; read x < cp.gate; trap "" PIPE; exec "$@"' sh "$@" > cp.fifo 4<&- 2> err &
+	sh -c 'echo > cp.ready; read -r x < cp.gate; trap "" PIPE; exec "$@"' sh "$@" > cp.fifo 4<&- 2> err &
 	cpid=$!
-	read x < cp.ready
+	read -r x < cp.ready
 	exec 4<&-
 	echo > cp.gate
 	wait $cpid
@@ -28,13 +28,13 @@ closed() {
 stalled() {
 	so=$1; shift
 	rm -f st.in st.gate; mkfifo st.in st.gate
-	{ head -c 60000 big.safetensors; read x < st.gate; tail -c +60001 big.safetensors; } > st.in 2> /dev/null &
+	{ head -c 60000 big.safetensors; read -r x < st.gate; tail -c +60001 big.safetensors; } > st.in 2> /dev/null &
 	wpid=$!
 	"$@" < st.in > out 2> err &
 	cpid=$!
 	i=0
 	[ "$so" = - ] && sleep 0.3 && return
-	while [ $i -lt 100 ] && [ ! -e "$so" ] && [ -z "$(ls -A "$(dirname "$so")" | grep "^\.$(basename "$so")\.tmp\.")" ]; do
+	while [ $i -lt 100 ] && [ ! -e "$so" ] && no_tmp "$so"; do
 		sleep 0.1; i=$((i + 1))
 	done
 }
@@ -208,7 +208,8 @@ for sig in TERM KILL; do
 	pid=$!
 	{ wait $pid; } 2> /dev/null; rc=$?
 	check "optimize: SIG$sig came while g0001-01 was scored (status $rc)" '[ -e $sig.done ] && [ $rc -ne 0 ] && [ ! -s w$sig/report.md ]'
-	scored=$(ls w$sig/cmaes/g0000/*.json w$sig/cmaes/g0001/*.json 2> /dev/null | grep -v cand | wc -l)
+	scored=0
+	for f in w"$sig"/cmaes/g000[01]/*.json; do case $f in *cand*) ;; *) [ -e "$f" ] && scored=$((scored + 1)) ;; esac; done
 	cp -r w$sig w$sig.before
 	ok_run "optimize after SIG$sig: resumes to the end" sh "$OPT" -q -d w$sig -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
 	untimed wref/scores.ndjson > s.ref; untimed w$sig/scores.ndjson > s.$sig
@@ -216,7 +217,10 @@ for sig in TERM KILL; do
 	cmp_files "optimize after SIG$sig: same final state" wref/cmaes/state.json w$sig/cmaes/state.json
 	check "optimize after SIG$sig: no candidate recorded as failed" '! grep -q "\"failed\":true" w$sig/scores.ndjson'
 	kept=0
-	for f in $(cd w$sig.before && ls cmaes/g000*/*.json | grep -v cand); do cmp -s w$sig.before/$f w$sig/$f && kept=$((kept + 1)); done
+	for f in w"$sig".before/cmaes/g000*/*.json; do
+		f=${f#w"$sig".before/}
+		case $f in *cand*) ;; *) cmp -s w$sig.before/$f w$sig/$f && kept=$((kept + 1)) ;; esac
+	done
 	check "optimize after SIG$sig: the $scored records scored before it are kept as they were" '[ $scored -ge 4 ] && [ $kept -eq $scored ]'
 	check "optimize after SIG$sig: no temporary left" '[ -z "$(find w$sig -name "*.tmp*" -o -name "*.err.*" -o -name "*.st.*")" ]'
 done

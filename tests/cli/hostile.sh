@@ -7,6 +7,7 @@
 # input's size + 64 MiB, and under `ulimit -v` with the same bound it still fails for the input's
 # fault, not with "out of memory". Under SAN=1 (ASan's shadow memory) only the exit status and the
 # message are checked.
+# shellcheck disable=SC3045,SC2154  # ulimit -v (dash and bash have it); vm_*, rss_* set by eval
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
 BOUND=65536                          # KiB: the fixed allowance above the input's size
@@ -43,7 +44,7 @@ hostile() {
 	eval "vm=\$vm_$var rss0=\$rss_$var"
 	for mode in file pipe; do
 		case $mode in
-		file) a=$(echo "$args" | sed "s|{}|$h_f|g; s|{2}|$h_f|g"); name="$h_f[^:]*"; r=${h_re%%//*} ;;
+		file) a=$(echo "$args" | sed "s|{}|$h_f|g; s|{2}|$h_f|g"); name="${h_f}[^:]*"; r=${h_re%%//*} ;;
 		pipe) a=$(echo "$args" | sed "s|{}|-|g; s|{2}|fifo2|g"); name='(<stdin>|fifo2)'; r=${h_re#*//} ;;
 		esac
 		[ -d "$h_f" ] && [ $mode = pipe ] && continue
@@ -81,11 +82,11 @@ gen --tensor a:F32:4 -o ok.safetensors
 # Claims about the header itself.
 { le64 99999999; printf '{}'; } > hdrlen.st
 hostile "header length 99 999 999, 2 bytes follow" hdrlen.st "header length 99999999 runs past the end of the (file|input)" ckpt-cat --check {}
-hostile "header length 99 999 999, 2 bytes follow" hdrlen.st "header length 99999999 runs past the end" wmerge -q -w 0.5,0.5 {} {2}
+hostile "header length 99 999 999, 2 bytes follow" hdrlen.st "header length 99999999 runs past the end" wmerge -q -w 0.5,0.5 {} '{2}'
 hostile "header length 99 999 999, 2 bytes follow" hdrlen.st "header length 99999999 runs past the end" evalrun -q -t t.jsonl {}
 printf '\377\377\377\377\377\377\377\377{}' > hdrmax.st
 for p in "ckpt-cat --check" "wmerge -q -w 0.5,0.5" "evalrun -q -t t.jsonl"; do
-	hostile "header length 2^64-1" hdrmax.st "exceeds the 100000000-byte limit" $p {} $( [ "${p%% *}" = wmerge ] && echo {2})
+	hostile "header length 2^64-1" hdrmax.st "exceeds the 100000000-byte limit" $p '{}' $( [ "${p%% *}" = wmerge ] && echo '{2}')
 done
 
 # Claims about tensors: a 4 TB tensor, a shape whose size overflows, data 2^62 bytes in, a

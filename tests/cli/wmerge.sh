@@ -5,7 +5,7 @@
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
 same_data() { data "$1" > .d1; data "$2" > .d2; cmp -s .d1 .d2; }
-listing() { ls -A | grep -v '^\(out\|err\|\.d1\|\.d2\)$'; }
+listing() { find . ! -name . -prune ! -name out ! -name err ! -name .d1 ! -name .d2 | sort; }
 
 LL=hidden=32,layers=2,vocab=64,ff=48
 for s in 1 2 3 4; do gen --seed $s -t bf16 --llama $LL -o f$s.safetensors; done
