@@ -1,7 +1,7 @@
 /* cma.h — the optimizer of the loop: CMA-ES (Hansen, "The CMA Evolution Strategy: A Tutorial",
  * default parameters, active covariance update with negative weights, optional IPOP restarts)
  * and the random-search baseline, as an ask/tell state machine; the maps from the optimizer's
- * vector x to merge weights; the state file.
+ * vector x to merge weights; the state file (cma_state.c).
  *
  * Everything the next step depends on — mean, sigma, paths, C and its eigen cache, counters,
  * the pending generation's samples, and the random generator's four words — is in struct cma
