@@ -1,5 +1,5 @@
 /* cvt.h — conversion between the float element types F64, F32, F16 and BF16, one element or a
- * chunk of a tensor at a time, and the running statistics behind `ckpt-cat --stats`.
+ * chunk of a tensor at a time (the statistics behind `ckpt-cat --stats` are in stats.h).
  *
  * Rounding, for every narrowing conversion: to nearest, ties to even, exactly once (F64 → F16
  * and F64 → BF16 round directly from the double, never through F32). Subnormals are kept and
@@ -98,34 +98,5 @@ static inline uint16_t f32_to_f16(float f)
 /* Directly from double, rounded once. */
 uint16_t f64_to_bf16(double d);
 uint16_t f64_to_f16(double d);
-
-/* Statistics of a tensor, fed in chunks of any float type and accumulated in double.
- * NaN and ±Inf are counted (nan, inf) and otherwise left out: min, max, sum, mean and std are
- * over the finite values only. The variance is kept as m2 = Σ (x - mean)², computed two-pass
- * per block of a few thousand elements and merged across blocks with Chan et al.'s update, so
- * it stays accurate when |mean| ≫ std (a plain Σx² would cancel). The result does not depend
- * on the CPU it runs on, but does (in the last bits) on how the elements are cut into chunks.
- * Only F64 data can overflow the double sums (|x| beyond ~1e154 makes std Inf). */
-struct cvt_stats {
-	uint64_t count;        /* elements added */
-	uint64_t nan, inf;     /* NaN, ±Inf among them */
-	uint64_t finite;       /* count - nan - inf */
-	double min, max;       /* of finite values; +Inf / -Inf while there are none */
-	double sum, mean, m2;  /* of finite values */
-};
-
-struct cvt_summary {
-	double min, max, mean, std, absmax;  /* over finite values; NaN when there are none */
-	double sum;                          /* 0 when there are none */
-	uint64_t count, finite, nan, inf;
-};
-
-void cvt_stats_init(struct cvt_stats *s);
-/* n elements of a float dtype, at any address; -1 with err_set() for another type. */
-int cvt_stats_add(struct cvt_stats *s, int dt, const void *src, size_t n);
-/* into += from, as if from's elements had been added to into (e.g. one accumulator a thread). */
-void cvt_stats_merge(struct cvt_stats *into, const struct cvt_stats *from);
-/* std is the population standard deviation sqrt(m2 / finite); absmax = max(|min|, |max|). */
-void cvt_stats_finish(const struct cvt_stats *s, struct cvt_summary *out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cvt.h"
+#include "stats.h"
 #include "dtype.h"
 #include "err.h"
 #include "progress.h"
@@ -70,20 +71,20 @@ static void list_tensor(st_ckpt *ck, const struct st_tensor *t, const struct opt
 	rec_set(r, "bytes", json_object_new_int64((int64_t)t->nbytes));
 	rec_set(r, "file", json_object_new_string(st_file_name(ck, t->file)));
 	if (o->stats && dtype_is_float(t->dtype)) {
-		struct cvt_stats s;
-		struct cvt_summary m;
+		struct stats s;
+		struct stats_summary m;
 		const void *p;
 		ssize_t n;
 		size_t es = dtype_size(t->dtype);
-		cvt_stats_init(&s);
+		stats_init(&s);
 		if (st_seek(ck, t) < 0)
 			die_err();
 		while ((n = st_read(ck, &p, ST_CHUNK)) > 0)
-			if (cvt_stats_add(&s, t->dtype, p, (size_t)n / es) < 0)
+			if (stats_add(&s, t->dtype, p, (size_t)n / es) < 0)
 				die_err();
 		if (n < 0)
 			die_err();
-		cvt_stats_finish(&s, &m);
+		stats_finish(&s, &m);
 		rec_set(r, "min", rec_double(m.min));
 		rec_set(r, "max", rec_double(m.max));
 		rec_set(r, "mean", rec_double(m.mean));

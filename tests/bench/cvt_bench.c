@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cvt.h"
+#include "stats.h"
 #include "err.h"
 
 static double now(void)
@@ -27,14 +28,14 @@ static double run(int ddt, int sdt, int stats)
 {
 	size_t esz = dtype_size(sdt), chunk = (1 << 20) / esz, best_ok = 0;
 	double best = 1e30;
-	struct cvt_stats st;
+	struct stats st;
 	for (int rep = 0; rep < 5; rep++) {
 		double t0 = now();
-		cvt_stats_init(&st);
+		stats_init(&st);
 		for (size_t i = 0; i < nelem; i += chunk) {
 			size_t m = nelem - i < chunk ? nelem - i : chunk;
 			const char *s = (const char *)src[sdt] + i * esz;
-			int rc = stats ? cvt_stats_add(&st, sdt, s, m)
+			int rc = stats ? stats_add(&st, sdt, s, m)
 			               : cvt_convert(ddt, (char *)dst + i * dtype_size(ddt), sdt, s, m);
 			if (rc < 0) {
 				fprintf(stderr, "cvt_bench: %s\n", err_get());

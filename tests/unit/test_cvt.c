@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cvt.h"
+#include "stats.h"
 #include "err.h"
 #include "t.h"
 
@@ -539,9 +540,9 @@ static void test_errors(void)
 	CHECK(cvt_convert(DT_F32, out, 99, out, 1) == -1, "bad dtype");
 	CHECK(cvt_convert(DT_BF16, NULL, DT_F32, NULL, 0) == 0, "n = 0");
 	CHECK(cvt_convert(DT_F32, NULL, DT_F32, NULL, 0) == 0, "n = 0, same type");
-	struct cvt_stats st;
-	cvt_stats_init(&st);
-	CHECK(cvt_stats_add(&st, DT_U8, i32, 4) == -1 && strstr(err_get(), "U8"), "stats of U8: %s",
+	struct stats st;
+	stats_init(&st);
+	CHECK(stats_add(&st, DT_U8, i32, 4) == -1 && strstr(err_get(), "U8"), "stats of U8: %s",
 	      err_get());
 	CHECK(st.count == 0, "nothing added");
 	/* identical types copy */
@@ -608,20 +609,20 @@ static void check_stats(const char *what, int dt, const double *x0, size_t n, do
 	cvt_to_f64(x, dt, raw + 1, n);
 	struct ref r;
 	ref_stats(&r, x, n);
-	struct cvt_stats st, half;
-	cvt_stats_init(&st);
-	cvt_stats_init(&half);
+	struct stats st, half;
+	stats_init(&st);
+	stats_init(&half);
 	for (size_t i = 0; i < n;) {
 		size_t m = next() % 9000;
 		if (m > n - i)
 			m = n - i;
-		CHECK(cvt_stats_add(i < n / 2 ? &st : &half, dt, raw + 1 + i * sz, m) == 0, "%s",
+		CHECK(stats_add(i < n / 2 ? &st : &half, dt, raw + 1 + i * sz, m) == 0, "%s",
 		      err_get());
 		i += m;
 	}
-	cvt_stats_merge(&st, &half);
-	struct cvt_summary s;
-	cvt_stats_finish(&st, &s);
+	stats_merge(&st, &half);
+	struct stats_summary s;
+	stats_finish(&st, &s);
 	double std = r.finite ? sqrtl(r.m2 / r.finite) : NAN;
 	double amax = r.finite ? fmax(fabs(r.min), fabs(r.max)) : NAN;
 	CHECK(s.count == r.count && s.finite == r.finite && s.nan == r.nan && s.inf == r.inf,
@@ -697,18 +698,18 @@ static void test_stats(void)
 	/* a block whose masked and unmasked runs must agree: the same values with one NaN more */
 	for (size_t i = 0; i < 5000; i++)
 		x[i] = (float)normal();
-	struct cvt_stats a, b;
-	struct cvt_summary sa, sb;
-	cvt_stats_init(&a);
-	cvt_stats_init(&b);
+	struct stats a, b;
+	struct stats_summary sa, sb;
+	stats_init(&a);
+	stats_init(&b);
 	float *xf = malloc(5001 * sizeof *xf);
 	cvt_from_f64(DT_F32, xf, x, 5000);
-	cvt_stats_add(&a, DT_F32, xf, 5000);
+	stats_add(&a, DT_F32, xf, 5000);
 	memmove(xf + 1, xf, 5000 * sizeof *xf);
 	xf[0] = NAN;
-	cvt_stats_add(&b, DT_F32, xf, 5001);
-	cvt_stats_finish(&a, &sa);
-	cvt_stats_finish(&b, &sb);
+	stats_add(&b, DT_F32, xf, 5001);
+	stats_finish(&a, &sa);
+	stats_finish(&b, &sb);
 	CHECK(sa.min == sb.min && sa.max == sb.max && sb.nan == 1 && sb.count == 5001 &&
 	      close_to(sa.mean, sb.mean, 1e-13, 0) && close_to(sa.std, sb.std, 1e-13, 0),
 	      "masked path: mean %.17g/%.17g std %.17g/%.17g", sa.mean, sb.mean, sa.std, sb.std);
