@@ -514,270 +514,37 @@ static inline float bf16_bits_f32(uint16_t h) { return cvt_f32_from_bits((uint32
 		}                                                                                       \
 } while (0)
 
-#define DEFINE_KERNEL(T, SUF, TO, FROM, KEYT, SKEYT, ABSMASK)                                          \
-static inline KEYT key_##SUF(T v)                                                               \
-{                                                                                               \
-	KEYT u;                                                                                     \
-	memcpy(&u, &v, sizeof u);                                                                   \
-	return u & ABSMASK;                                                                         \
-}                                                                                               \
-                                                                                                \
-/* acc += w x over a full block of BF16 x: the loop merging spends its time in. */           \
-static INLINE void axpy_bf16_##SUF(T *restrict acc, const unsigned char *restrict p, T w)     \
-{                                                                                               \
-	for (size_t j = 0; j < BLK; j++) {                                                          \
-		uint16_t h;                                                                             \
-		memcpy(&h, p + 2 * j, 2);                                                               \
-		acc[j] += w * (T)bf16_bits_f32(h);                                                      \
-	}                                                                                           \
-}                                                                                               \
-                                                                                                \
-/* len elements of dtype dt at src into x (BF16, the common case, inline). */                 \
-static INLINE void load_##SUF(T *restrict x, int dt, const void *src, size_t len)               \
-{                                                                                               \
-	const unsigned char *restrict p = src;                                                      \
-	if (dt == DT_BF16 && len == BLK)                                                            \
-		for (size_t j = 0; j < BLK; j++) {                                                      \
-			uint16_t h;                                                                         \
-			memcpy(&h, p + 2 * j, 2);                                                           \
-			x[j] = (T)bf16_to_f32(h);                                                           \
-		}                                                                                       \
-	else                                                                                        \
-		TO(x, dt, src, len);                                                                    \
-}                                                                                               \
-                                                                                                \
-/* acc (len elements) to the output dtype; F32 → BF16, the common case, inline. */             \
-static INLINE void store_##SUF(int out_dt, void *out, const T *restrict acc, size_t len)        \
-{                                                                                               \
-	unsigned char *restrict o = out;                                                            \
-	if (sizeof(T) == 4 && out_dt == DT_BF16 && len == BLK)                                      \
-		for (size_t j = 0; j < BLK; j++) {                                                      \
-			uint16_t h = f32_to_bf16((float)acc[j]);                                            \
-			memcpy(o + 2 * j, &h, 2);                                                           \
-		}                                                                                       \
-	else                                                                                        \
-		FROM(out_dt, out, acc, len);                                                            \
-}                                                                                               \
-                                                                                                \
-/* Element-wise steps; restrict parameters, so gcc knows the arrays apart and vectorizes. */  \
-static INLINE void vscale_##SUF(T *restrict y, const T *restrict x, T w, size_t len)           \
-{                                                                                               \
-	FOR_J(len, y[j] = w * x[j]);                                                                \
-}                                                                                               \
-static INLINE void vaxpy_##SUF(T *restrict y, const T *restrict x, T w, size_t len)            \
-{                                                                                               \
-	FOR_J(len, y[j] += w * x[j]);                                                               \
-}                                                                                               \
-static INLINE void vsub_##SUF(T *restrict x, const T *restrict b, size_t len)                  \
-{                                                                                               \
-	FOR_J(len, x[j] = x[j] - b[j]);                                                             \
-}                                                                                               \
-static INLINE void vadd_##SUF(T *restrict y, const T *restrict x, size_t len)                  \
-{                                                                                               \
-	FOR_J(len, y[j] += x[j]);                                                                   \
-}                                                                                               \
-/* acc = base + acc (in that order: the bits of a NaN result follow the first operand). */     \
-static INLINE void vbase_##SUF(T *restrict acc, const T *restrict bb, size_t len)              \
-{                                                                                               \
-	FOR_J(len, acc[j] = bb[j] + acc[j]);                                                        \
-}                                                                                               \
-/* acc / e, with e = 0 read as 1 (branch-free: e + (e == 0)). */                               \
-static INLINE void vnorm_##SUF(T *restrict acc, const T *restrict e, size_t len)               \
-{                                                                                               \
-	FOR_J(len, acc[j] = acc[j] / (e[j] + (T)(e[j] == 0)));                                      \
-}                                                                                               \
-                                                                                                \
-/* DARE: δ · mask / density, as mergekit computes it (a dropped NaN stays NaN). */             \
-static INLINE void dare_##SUF(T *restrict x, T *restrict mk, uint64_t key, uint64_t g0,         \
-                              uint64_t thr, T dens, size_t len)                                 \
-{                                                                                               \
-	FOR_J(len, mk[j] = (T)(int32_t)dare_keep(key, g0 + j, thr));   /* two loops vectorize */   \
-	FOR_J(len, x[j] = x[j] * mk[j] / dens);                                                     \
-}                                                                                               \
-                                                                                                \
-/* TIES trim: δ · keep, keep = |δ| above the threshold key, or equal to it at an index of the  \
- * block below jl. Keys compare as signed integers (their sign bit is clear), which vectorizes. */ \
-static INLINE void trim_##SUF(T *restrict x, SKEYT thr, SKEYT jl, size_t len)                   \
-{                                                                                               \
-	FOR_J(len, x[j] = x[j] * (T)(((SKEYT)key_##SUF(x[j]) > thr) |                               \
-	                             (((SKEYT)key_##SUF(x[j]) == thr) & ((SKEYT)j < jl))));          \
-}                                                                                               \
-                                                                                                \
-/* TIES election, one input: where wᵢδᵢ (di) has the sign of the sum s (+ for s ≥ 0), add it  \
- * to acc and its weight to e; elsewhere add +0, which leaves acc's bits as they were (the   \
- * kept terms are never zero, so no −0 arises). The choice is a bit mask, which vectorizes. */ \
-static INLINE void elect_##SUF(T *restrict acc, T *restrict e, const T *restrict s,            \
-                               const T *restrict di, T w, size_t len)                           \
-{                                                                                               \
-	KEYT wb;                                                                                    \
-	memcpy(&wb, &w, sizeof wb);                                                                 \
-	FOR_J(len, {                                                                                \
-		T v = di[j], kv, kw;                                                                    \
-		KEYT sel = (KEYT)0 - (KEYT)(((s[j] >= 0) & (v > 0)) | (!(s[j] >= 0) & (v < 0)));       \
-		KEYT vb;                                                                                \
-		memcpy(&vb, &v, sizeof vb);                                                             \
-		vb &= sel;                                                                              \
-		KEYT kb = wb & sel;                                                                     \
-		memcpy(&kv, &vb, sizeof kv);                                                            \
-		memcpy(&kw, &kb, sizeof kw);                                                            \
-		acc[j] += kv;                                                                           \
-		e[j] += kw;                                                                             \
-	});                                                                                         \
-}                                                                                               \
-                                                                                                \
-KERNEL_CLONES                                                                                   \
-static void kern_##SUF(const merger *m, const struct job *jb, size_t s, size_t len, T *scratch) \
-{                                                                                               \
-	T *restrict x = scratch, *restrict acc = x + BLK, *restrict bb = acc + BLK;                 \
-	T *restrict d = bb + BLK, *restrict e = d + m->n * BLK;                                     \
-	size_t isz = dtype_size(m->dt), n = m->n, na = 0;                                          \
-	uint64_t g0 = jb->off + s;                                                                  \
-	int ties = m->method == MERGE_TIES || m->method == MERGE_DARE_TIES;                        \
-	int dare = m->method == MERGE_DARE_LINEAR || m->method == MERGE_DARE_TIES;                 \
-	T dens = (T)m->density;                                                                     \
-	void *out = (char *)jb->out + s * dtype_size(jb->out_dt);                                   \
-	if (m->method == MERGE_LINEAR || m->method == MERGE_SLERP) {                               \
-		for (size_t i = 0; i < n; i++) {                                                        \
-			if (!m->active[i])                                                                  \
-				continue;                                                                       \
-			T w = (T)m->coef[i];                                                                \
-			const unsigned char *restrict p = (const unsigned char *)jb->src[i] + s * isz;      \
-			if (na++ > 0 && m->dt == DT_BF16 && len == BLK) {   /* the hot loop, fused */       \
-				axpy_bf16_##SUF(acc, p, w);                                                     \
-				continue;                                                                       \
-			}                                                                                   \
-			load_##SUF(x, m->dt, p, len);                                                       \
-			if (na == 1)                                                                        \
-				vscale_##SUF(acc, x, w, len);                                                   \
-			else                                                                                \
-				vaxpy_##SUF(acc, x, w, len);                                                    \
-		}                                                                                       \
-		if (na == 0)                                                                            \
-			memset(acc, 0, len * sizeof *acc);                                                  \
-		store_##SUF(jb->out_dt, out, acc, len);                                                        \
-		return;                                                                                 \
-	}                                                                                           \
-	load_##SUF(bb, m->dt, (const char *)jb->base + s * isz, len);                               \
-	for (size_t i = 0; i < n; i++) {                                                            \
-		if (!m->active[i])                                                                      \
-			continue;                                                                           \
-		T w = (T)m->coef[i];                                                                    \
-		load_##SUF(x, m->dt, (const char *)jb->src[i] + s * isz, len);                          \
-		vsub_##SUF(x, bb, len);                       /* the task vector δ */                  \
-		if (dare)                                                                               \
-			dare_##SUF(x, e, m->dare_key[i], g0, m->dare_thr, dens, len);                       \
-		else if (m->method == MERGE_TIES && m->trim[i]) {                                       \
-			uint64_t last = m->last[i];                                                         \
-			size_t jl = last == UINT64_MAX ? len : last < g0 ? 0                                \
-			          : last - g0 + 1 < len ? (size_t)(last - g0 + 1) : len;                    \
-			trim_##SUF(x, (SKEYT)m->thr[i], (SKEYT)jl, len);                                    \
-		}                                                                                       \
-		if (ties)                                     /* keep wᵢδᵢ for the election */          \
-			vscale_##SUF(d + na * BLK, x, w, len);                                              \
-		else if (na == 0)                                                                       \
-			vscale_##SUF(acc, x, w, len);                                                       \
-		else                                                                                    \
-			vaxpy_##SUF(acc, x, w, len);                                                        \
-		na++;                                                                                   \
-	}                                                                                           \
-	if (!ties) {                                                                                \
-		if (na == 0)                                                                            \
-			memcpy(acc, bb, len * sizeof *acc);                                                 \
-		else                                                                                    \
-			vbase_##SUF(acc, bb, len);                                                          \
-		store_##SUF(jb->out_dt, out, acc, len);                                                 \
-		return;                                                                                 \
-	}                                                                                           \
-	/* TIES: elect the sign of Σ wᵢδᵢ (≥ 0: +), keep the terms of that sign (their sum in acc, \
-	 * their weights' in e) and divide by the weights' sum (0 → 1) when normalizing. */         \
-	if (na == 0)                                                                                \
-		memset(x, 0, len * sizeof *x);                                                          \
-	else                                                                                        \
-		memcpy(x, d, len * sizeof *x);                                                          \
-	for (size_t a = 1; a < na; a++)                                                             \
-		vadd_##SUF(x, d + a * BLK, len);                                                        \
-	memset(acc, 0, len * sizeof *acc);                                                          \
-	memset(e, 0, len * sizeof *e);                                                              \
-	for (size_t i = 0, a = 0; i < n; i++) {                                                     \
-		if (!m->active[i])                                                                      \
-			continue;                                                                           \
-		elect_##SUF(acc, e, x, d + a++ * BLK, (T)m->coef[i], len);                              \
-	}                                                                                           \
-	if (m->normalize)                                                                           \
-		vnorm_##SUF(acc, e, len);                                                               \
-	vbase_##SUF(acc, bb, len);                                                                  \
-	store_##SUF(jb->out_dt, out, acc, len);                                                     \
-}                                                                                               \
-                                                                                                \
-/* The keys of |δ| for elements [s, s + len) of one input. */                                 \
-static INLINE void keys_##SUF(KEYT *restrict key, T *restrict x, T *restrict bb, int dt,       \
-                              const void *src, const void *base, uint64_t s, size_t len)        \
-{                                                                                               \
-	size_t isz = dtype_size(dt);                                                                \
-	load_##SUF(x, dt, (const char *)src + s * isz, len);                                        \
-	load_##SUF(bb, dt, (const char *)base + s * isz, len);                                      \
-	FOR_J(len, key[j] = key_##SUF(x[j] - bb[j]));                                               \
-}                                                                                               \
-                                                                                                \
-/* TIES trimming of input i: the key (bits of |δ|) of the k-th largest |δ| and, when several  \
- * elements share it, the index of the last one kept (elements are kept in index order).     \
- * A radix selection over the keys, recomputed from the inputs at each pass, so no copy of  \
- * the tensor is needed. */                                                                  \
-KERNEL_CLONES                                                                                   \
-static void ties_threshold_##SUF(merger *m, size_t i, const void *src, const void *base,     \
-                                 T *x, uint64_t *hist)                                          \
-{                                                                                               \
-	T *bb = x + BLK;                                                                            \
-	KEYT *key = (KEYT *)(bb + BLK);                                                             \
-	uint64_t n = m->numel, k = (uint64_t)(m->density * (double)n), need, prefix = 0;            \
-	int bits = (int)sizeof(KEYT) * 8 - 1, wd = 0;    /* keys: |δ|'s bits, the sign bit clear */ \
-	uint64_t digit = 0;                                                                         \
-	m->trim[i] = 0;                                                                             \
-	if (m->density >= 1 || k >= n)                                                              \
-		return;                                                                                 \
-	if (k == 0)                                                                                 \
-		k = 1;                                                                                  \
-	need = k;                                                                                   \
-	/* Digits from the top: 12 bits first (a histogram that stays in L1 while every element  \
-	 * is counted), then up to HIST_BITS (only the elements under the prefix are counted). */ \
-	for (int done = 0; done < bits; done += wd) {                                               \
-		wd = done == 0 ? 12 : bits - done < HIST_BITS ? bits - done : HIST_BITS;                \
-		int lo = bits - done - wd;                                                              \
-		uint64_t nb = 1ull << wd;                                                               \
-		memset(hist, 0, nb * sizeof *hist);                                                     \
-		for (uint64_t s = 0; s < n; s += BLK) {                                                 \
-			size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                   \
-			keys_##SUF(key, x, bb, m->dt, src, base, s, len);                                   \
-			if (done == 0)                                                                      \
-				for (size_t j = 0; j < len; j++)                                                \
-					hist[key[j] >> lo]++;                                                       \
-			else                                                                                \
-				for (size_t j = 0; j < len; j++)                                                \
-					if ((uint64_t)(key[j] >> (lo + wd)) == prefix)                              \
-						hist[(key[j] >> lo) & (nb - 1)]++;                                      \
-		}                                                                                       \
-		for (digit = nb - 1; digit > 0 && hist[digit] < need; digit--)                          \
-			need -= hist[digit];                                                                \
-		prefix = prefix << wd | digit;                                                          \
-	}                                                                                           \
-	m->thr[i] = prefix;                                                                         \
-	m->last[i] = UINT64_MAX;                                                                    \
-	m->trim[i] = 1;                                                                             \
-	if (need == hist[digit])                                                                    \
-		return;                                                                                 \
-	for (uint64_t s = 0, seen = 0; s < n; s += BLK) {                                           \
-		size_t len = n - s < BLK ? (size_t)(n - s) : BLK;                                       \
-		keys_##SUF(key, x, bb, m->dt, src, base, s, len);                                       \
-		for (size_t j = 0; j < len; j++)                                                        \
-			if (key[j] == prefix && ++seen == need) {                                           \
-				m->last[i] = s + j;                                                             \
-				return;                                                                         \
-			}                                                                                   \
-	}                                                                                           \
-}
+#define T float
+#define SUF f32
+#define TO cvt_to_f32
+#define FROM cvt_from_f32
+#define KEYT uint32_t
+#define SKEYT int32_t
+#define ABSMASK 0x7fffffffu
+#include "merge_kernel.h"
+#undef T
+#undef SUF
+#undef TO
+#undef FROM
+#undef KEYT
+#undef SKEYT
+#undef ABSMASK
 
-DEFINE_KERNEL(float, f32, cvt_to_f32, cvt_from_f32, uint32_t, int32_t, 0x7fffffffu)
-DEFINE_KERNEL(double, f64, cvt_to_f64, cvt_from_f64, uint64_t, int64_t, 0x7fffffffffffffffull)
+#define T double
+#define SUF f64
+#define TO cvt_to_f64
+#define FROM cvt_from_f64
+#define KEYT uint64_t
+#define SKEYT int64_t
+#define ABSMASK 0x7fffffffffffffffull
+#include "merge_kernel.h"
+#undef T
+#undef SUF
+#undef TO
+#undef FROM
+#undef KEYT
+#undef SKEYT
+#undef ABSMASK
 
 static void apply_worker(void *ctx, int tid, int nt)
 {
