@@ -17,8 +17,50 @@
 #include "err.h"
 #include "rec.h"
 #include "st.h"
-#include "st_internal.h"
 #include "tmp.h"
+
+/* ---- the reader's state ---- */
+
+struct src;
+
+struct st_file {
+	char *path;
+	int fd, own_fd;
+	int stream;                 /* read front to back through src */
+	struct src *src;
+	const uint8_t *map;         /* mapped: the whole file */
+	size_t map_len;
+	uint64_t data_start;        /* mapped: 8 + header length */
+	uint64_t released;          /* mapped: pages before this were given back */
+	json_object *meta;
+	size_t first, count;        /* its tensors: ck->t[first .. first+count) */
+	uint64_t data_used;         /* end of the last tensor's data */
+	uint64_t spos;              /* stream: data bytes consumed */
+	uint8_t *buf;               /* stream: read buffer */
+	size_t blen, bpos;
+	int ended;                  /* stream: end checked */
+	int keep;                   /* mapped: st_view handed out pointers; pages are kept */
+};
+
+struct st_ckpt {
+	char *arg, *stem, *dir, *config;
+	struct st_file *files;
+	int nfiles, files_cap;
+	struct st_tensor *t;
+	size_t n, cap;
+	size_t *index;              /* open addressing: tensor index + 1, 0 = empty */
+	size_t index_cap;
+	long cur;                   /* current tensor, -1 before the first */
+	uint64_t cur_pos;           /* bytes of it consumed */
+	uint8_t *whole;             /* st_data() buffer for streams */
+	size_t whole_cap;
+	uint64_t max_bytes, total;
+};
+
+static int st_push_file(st_ckpt *ck, const char *path);
+static int st_push_tensor(st_ckpt *ck, const char *name);
+static int st_build_index(st_ckpt *ck);
+static const char *st_overlapping(st_ckpt *ck, size_t first, size_t i);
 
 /* ---- byte sources: a file descriptor, optionally through a zstd decoder ---- */
 
@@ -247,22 +289,20 @@ static int cmp_begin(const void *a, const void *b)
 	return (x->nbytes > y->nbytes) - (x->nbytes < y->nbytes);   /* empty tensors first */
 }
 
-/* Parse and validate one file's header; append its tensors (sorted by offset) to ck->t.
- * data_len is the size of the data section, or UINT64_MAX for a stream (checked at its end). */
-static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64_t data_len)
+/* Phase 1 of parse_header: the header text as one JSON object, *end where the object ends. */
+static json_object *header_json(const char *path, const char *hdr, size_t len, size_t *end)
 {
-	struct st_file *f = &ck->files[fi];
-	const char *path = f->path;
 	json_tokener *tok = json_tokener_new_ex(64);
 	json_object *root;
-	size_t first = ck->n;
-
-	if (!tok)
-		return err_oom();
+	if (!tok) {
+		err_oom();
+		return NULL;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	if (memchr(hdr, 0, len)) {
 		json_tokener_free(tok);
-		return err_set("%s: header contains a NUL byte", path);
+		err_set("%s: header contains a NUL byte", path);
+		return NULL;
 	}
 	/* json-c in strict mode rejects anything after the object, so it parses only up to the
 	 * object's end (found by a skip-only walk) and the rest is checked here: spaces only. */
@@ -272,158 +312,153 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 		olen = len;
 	root = json_tokener_parse_ex(tok, hdr, (int)olen);
 	enum json_tokener_error je = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
+	*end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (je != json_tokener_success) {
 		json_object_put(root);
-		return err_set("%s: header is not valid JSON: %s", path,
-		               je == json_tokener_continue ? "unexpected end" : json_tokener_error_desc(je));
+		err_set("%s: header is not valid JSON: %s", path,
+		        je == json_tokener_continue ? "unexpected end" : json_tokener_error_desc(je));
+		return NULL;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		return err_set("%s: header is not a JSON object", path);
+		err_set("%s: header is not a JSON object", path);
+		return NULL;
 	}
-	for (const char *p = hdr + end; p < hdr + len; p++)
+	for (const char *p = hdr + *end; p < hdr + len; p++)
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
 			json_object_put(root);
-			return err_set("%s: header has trailing bytes after its JSON object", path);
+			err_set("%s: header has trailing bytes after its JSON object", path);
+			return NULL;
 		}
+	return root;
+}
 
-	size_t nkeys = 0;
-	json_object_object_foreach(root, key, val) {
-		nkeys++;
-		if (strcmp(key, "__metadata__") == 0) {
-			if (!json_object_is_type(val, json_type_object))
-				goto bad_meta;
-			json_object_object_foreach(val, mk, mv) {
-				(void)mk;
-				if (!json_object_is_type(mv, json_type_string))
-					goto bad_meta;
-			}
-			f->meta = json_object_get(val);
-			continue;
-		bad_meta:
-			json_object_put(root);
-			return err_set("%s: __metadata__ must be an object of strings", path);
-		}
-		if (st_push_tensor(ck, key) < 0)
-			goto fail;
-		struct st_tensor *t = &ck->t[ck->n - 1];
-		json_object *v;
-		t->file = fi;
-		if (!json_object_is_type(val, json_type_object)) {
-			err_set("%s: tensor %s: entry is not an object", path, key);
-			goto fail;
-		}
-		if (!json_object_object_get_ex(val, "dtype", &v)) {
-			err_set("%s: tensor %s: missing dtype", path, key);
-			goto fail;
-		}
-		if (!json_object_is_type(v, json_type_string) || (t->dtype = dtype_parse(json_object_get_string(v))) < 0) {
-			err_set("%s: tensor %s: unknown dtype %s", path, key, json_object_to_json_string(v));
-			goto fail;
-		}
-		if (!json_object_object_get_ex(val, "shape", &v)) {
-			err_set("%s: tensor %s: missing shape", path, key);
-			goto fail;
-		}
-		if (!json_object_is_type(v, json_type_array)) {
-			err_set("%s: tensor %s: shape is not an array", path, key);
-			goto fail;
-		}
-		t->ndim = (int)json_object_array_length(v);
-		if (t->ndim > ST_MAX_DIMS) {
-			err_set("%s: tensor %s: %d dimensions (at most %d)", path, key, t->ndim, ST_MAX_DIMS);
-			goto fail;
-		}
-		uint64_t numel = 1;
-		int overflow = 0, zero = 0;
-		for (int d = 0; d < t->ndim; d++) {
-			uint64_t s;
-			if (get_u64(json_object_array_get_idx(v, d), &s) < 0) {
-				err_set("%s: tensor %s: shape[%d] is not a non-negative integer", path, key, d);
-				goto fail;
-			}
-			t->shape[d] = (int64_t)s;
-			if (s == 0)
-				zero = 1;
-			else if (numel > UINT64_MAX / s)
-				overflow = 1;
-			else
-				numel *= s;
-		}
-		if (zero) {          /* an empty tensor, however large its other dimensions */
-			numel = 0;
-			overflow = 0;
-		}
-		size_t es = dtype_size(t->dtype);
-		if (overflow || numel > UINT64_MAX / es) {
-			err_set("%s: tensor %s: shape's byte count overflows", path, key);
-			goto fail;
-		}
-		t->numel = numel;
-		t->nbytes = numel * es;
-		if (!json_object_object_get_ex(val, "data_offsets", &v)) {
-			err_set("%s: tensor %s: missing data_offsets", path, key);
-			goto fail;
-		}
-		uint64_t b, e;
-		if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
-		    get_u64(json_object_array_get_idx(v, 0), &b) < 0 || get_u64(json_object_array_get_idx(v, 1), &e) < 0) {
-			err_set("%s: tensor %s: data_offsets is not [begin, end] of non-negative integers", path, key);
-			goto fail;
-		}
-		if (e < b) {
-			err_set("%s: tensor %s: data_offsets end %llu before begin %llu", path, key,
-			        (unsigned long long)e, (unsigned long long)b);
-			goto fail;
-		}
-		if (e - b != t->nbytes) {
-			err_set("%s: tensor %s: data_offsets hold %llu bytes but %s%s needs %llu", path, key,
-			        (unsigned long long)(e - b), dtype_name(t->dtype), st_shape_str(t), (unsigned long long)t->nbytes);
-			goto fail;
-		}
-		if (data_len != UINT64_MAX && e > data_len) {
-			err_set("%s: tensor %s: data_offsets end %llu past the data section (%llu bytes; file truncated?)",
-			        path, key, (unsigned long long)e, (unsigned long long)data_len);
-			goto fail;
-		}
-		t->begin = b;
+/* Phase 2a: "__metadata__", an object of strings, kept as the file's metadata. */
+static int header_meta(struct st_file *f, json_object *val)
+{
+	if (!json_object_is_type(val, json_type_object))
+		return err_set("%s: __metadata__ must be an object of strings", f->path);
+	json_object_object_foreach(val, mk, mv) {
+		(void)mk;
+		if (!json_object_is_type(mv, json_type_string))
+			return err_set("%s: __metadata__ must be an object of strings", f->path);
 	}
-	/* json-c merged duplicate keys: the object is smaller than the text's key count. */
-	{
-		size_t scanned = 0;
-		const char *p = skip_ws(hdr, hdr + len) + 1, *e = hdr + end;
-		for (;;) {
-			p = skip_ws(p, e);
-			if (p >= e || *p != '"')
-				break;
-			scanned++;
-			p = skip_ws(skip_string(p, e), e) + 1;
-			p = skip_ws(skip_value(p, e), e);
-			if (p >= e || *p != ',')
-				break;
-			p++;
-		}
-		if (scanned != nkeys) {
-			find_duplicate(path, hdr, end);
-			goto fail;
-		}
-	}
-	json_object_put(root);
-	root = NULL;
+	f->meta = json_object_get(val);
+	return 0;
+}
 
-	/* Offsets must tile the data section: sorted by begin, each starts where the last ended. */
+/* t's shape from the JSON array v: dimensions, element count and byte count (no overflow). */
+static int header_shape(const char *path, const char *key, struct st_tensor *t, json_object *v)
+{
+	if (!json_object_is_type(v, json_type_array))
+		return err_set("%s: tensor %s: shape is not an array", path, key);
+	t->ndim = (int)json_object_array_length(v);
+	if (t->ndim > ST_MAX_DIMS)
+		return err_set("%s: tensor %s: %d dimensions (at most %d)", path, key, t->ndim, ST_MAX_DIMS);
+	uint64_t numel = 1;
+	int overflow = 0, zero = 0;
+	for (int d = 0; d < t->ndim; d++) {
+		uint64_t s;
+		if (get_u64(json_object_array_get_idx(v, d), &s) < 0)
+			return err_set("%s: tensor %s: shape[%d] is not a non-negative integer", path, key, d);
+		t->shape[d] = (int64_t)s;
+		if (s == 0)
+			zero = 1;
+		else if (numel > UINT64_MAX / s)
+			overflow = 1;
+		else
+			numel *= s;
+	}
+	if (zero) {          /* an empty tensor, however large its other dimensions */
+		numel = 0;
+		overflow = 0;
+	}
+	size_t es = dtype_size(t->dtype);
+	if (overflow || numel > UINT64_MAX / es)
+		return err_set("%s: tensor %s: shape's byte count overflows", path, key);
+	t->numel = numel;
+	t->nbytes = numel * es;
+	return 0;
+}
+
+/* Phase 2b: one tensor entry {dtype, shape, data_offsets}, appended to ck->t. data_len: as for
+ * parse_header. */
+static int header_tensor(st_ckpt *ck, int fi, const char *key, json_object *val, uint64_t data_len)
+{
+	const char *path = ck->files[fi].path;
+	if (st_push_tensor(ck, key) < 0)
+		return -1;
+	struct st_tensor *t = &ck->t[ck->n - 1];
+	json_object *v;
+	t->file = fi;
+	if (!json_object_is_type(val, json_type_object))
+		return err_set("%s: tensor %s: entry is not an object", path, key);
+	if (!json_object_object_get_ex(val, "dtype", &v))
+		return err_set("%s: tensor %s: missing dtype", path, key);
+	if (!json_object_is_type(v, json_type_string) || (t->dtype = dtype_parse(json_object_get_string(v))) < 0)
+		return err_set("%s: tensor %s: unknown dtype %s", path, key, json_object_to_json_string(v));
+	if (!json_object_object_get_ex(val, "shape", &v))
+		return err_set("%s: tensor %s: missing shape", path, key);
+	if (header_shape(path, key, t, v) < 0)
+		return -1;
+	if (!json_object_object_get_ex(val, "data_offsets", &v))
+		return err_set("%s: tensor %s: missing data_offsets", path, key);
+	uint64_t b, e;
+	if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) != 2 ||
+	    get_u64(json_object_array_get_idx(v, 0), &b) < 0 || get_u64(json_object_array_get_idx(v, 1), &e) < 0)
+		return err_set("%s: tensor %s: data_offsets is not [begin, end] of non-negative integers", path, key);
+	if (e < b)
+		return err_set("%s: tensor %s: data_offsets end %llu before begin %llu", path, key,
+		               (unsigned long long)e, (unsigned long long)b);
+	if (e - b != t->nbytes)
+		return err_set("%s: tensor %s: data_offsets hold %llu bytes but %s%s needs %llu", path, key,
+		               (unsigned long long)(e - b), dtype_name(t->dtype), st_shape_str(t),
+		               (unsigned long long)t->nbytes);
+	if (data_len != UINT64_MAX && e > data_len)
+		return err_set("%s: tensor %s: data_offsets end %llu past the data section (%llu bytes; file truncated?)",
+		               path, key, (unsigned long long)e, (unsigned long long)data_len);
+	t->begin = b;
+	return 0;
+}
+
+/* Phase 3: json-c merged duplicate keys, so the object holds fewer than the text's nkeys keys:
+ * count the keys of the text hdr[0, end) and name the duplicate. */
+static int header_duplicates(const char *path, const char *hdr, size_t len, size_t end, size_t nkeys)
+{
+	size_t scanned = 0;
+	const char *p = skip_ws(hdr, hdr + len) + 1, *e = hdr + end;
+	for (;;) {
+		p = skip_ws(p, e);
+		if (p >= e || *p != '"')
+			break;
+		scanned++;
+		p = skip_ws(skip_string(p, e), e) + 1;
+		p = skip_ws(skip_value(p, e), e);
+		if (p >= e || *p != ',')
+			break;
+		p++;
+	}
+	if (scanned != nkeys)
+		return find_duplicate(path, hdr, end);
+	return 0;
+}
+
+/* Phase 4: the file's tensors ck->t[first ..) sorted by offset must tile its data section, each
+ * starting where the last ended. */
+static int header_tiling(st_ckpt *ck, int fi, size_t first, uint64_t data_len)
+{
+	struct st_file *f = &ck->files[fi];
 	if (ck->n > first)
 		qsort(ck->t + first, ck->n - first, sizeof *ck->t, cmp_begin);
 	uint64_t pos = 0;
 	for (size_t i = first; i < ck->n; i++) {
 		struct st_tensor *t = &ck->t[i];
 		if (t->begin > pos)
-			return err_set("%s: tensor %s: gap of %llu bytes before its data", path, t->name,
+			return err_set("%s: tensor %s: gap of %llu bytes before its data", f->path, t->name,
 			               (unsigned long long)(t->begin - pos));
 		if (t->begin < pos)
-			return err_set("%s: tensor %s: data overlaps tensor %s", path, t->name,
+			return err_set("%s: tensor %s: data overlaps tensor %s", f->path, t->name,
 			               st_overlapping(ck, first, i));
 		pos = t->begin + t->nbytes;
 	}
@@ -431,12 +466,32 @@ static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64
 	f->count = ck->n - first;
 	f->data_used = pos;
 	if (data_len != UINT64_MAX && pos != data_len)
-		return err_set("%s: %llu trailing bytes after the last tensor's data", path,
+		return err_set("%s: %llu trailing bytes after the last tensor's data", f->path,
 		               (unsigned long long)(data_len - pos));
 	return 0;
-fail:
+}
+
+/* Parse and validate one file's header; append its tensors (sorted by offset) to ck->t.
+ * data_len is the size of the data section, or UINT64_MAX for a stream (checked at its end). */
+static int parse_header(st_ckpt *ck, int fi, const char *hdr, size_t len, uint64_t data_len)
+{
+	size_t first = ck->n, end, nkeys = 0;
+	json_object *root = header_json(ck->files[fi].path, hdr, len, &end);
+	if (!root)
+		return -1;
+	json_object_object_foreach(root, key, val) {
+		nkeys++;
+		int rc = strcmp(key, "__metadata__") == 0 ? header_meta(&ck->files[fi], val)
+		                                          : header_tensor(ck, fi, key, val, data_len);
+		if (rc < 0) {
+			json_object_put(root);
+			return -1;
+		}
+	}
 	json_object_put(root);
-	return -1;
+	if (header_duplicates(ck->files[fi].path, hdr, len, end, nkeys) < 0)
+		return -1;
+	return header_tiling(ck, fi, first, data_len);
 }
 
 /* ---- opening ---- */
@@ -835,7 +890,7 @@ oom:
 
 /* ---- bookkeeping ---- */
 
-int st_push_file(st_ckpt *ck, const char *path)
+static int st_push_file(st_ckpt *ck, const char *path)
 {
 	if (ck->nfiles == ck->files_cap) {
 		int nc = ck->files_cap ? 2 * ck->files_cap : 4;
@@ -853,7 +908,7 @@ int st_push_file(st_ckpt *ck, const char *path)
 	return ck->nfiles++;
 }
 
-int st_push_tensor(st_ckpt *ck, const char *name)
+static int st_push_tensor(st_ckpt *ck, const char *name)
 {
 	if (ck->n == ck->cap) {
 		size_t nc = ck->cap ? 2 * ck->cap : 256;
@@ -879,7 +934,7 @@ static uint64_t hash_str(const char *s)
 	return h;
 }
 
-int st_build_index(st_ckpt *ck)
+static int st_build_index(st_ckpt *ck)
 {
 	size_t cap = 16;
 	while (cap < 2 * ck->n + 1)
@@ -913,7 +968,7 @@ const char *st_shape_str(const struct st_tensor *t)
 	return buf;
 }
 
-const char *st_overlapping(st_ckpt *ck, size_t first, size_t i)
+static const char *st_overlapping(st_ckpt *ck, size_t first, size_t i)
 {
 	const struct st_tensor *t = &ck->t[i];
 	for (size_t j = first; j < i; j++)
