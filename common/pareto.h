@@ -6,7 +6,8 @@
  * Points are n×m row-major doubles with every objective MINIMIZED; a data set stores maximized
  * objectives negated. Point a dominates b when a ≤ b in every objective and a < b in at least
  * one, so equal points never dominate each other. Files: pf_sort.c (ranks), pf_hv.c
- * (hypervolume), pareto.c (data set, knee, best), pf_svg.c (plot), pf_tree.c (private treap). */
+ * (hypervolume), pf_pick.c (knee, best), pf_set.c (data set), pf_svg.c (plot), pf_tree.c
+ * (private treap). */
 #ifndef RECYCLE_PARETO_H
 #define RECYCLE_PARETO_H
 
@@ -46,7 +47,7 @@ int pf_hv_contrib(size_t n, int m, const double *f, const double *ref, double *c
  * when the range is 0, and 0.1 when that is 0 too). n ≥ 1. */
 void pf_ref_default(size_t n, int m, const double *f, double *ref);
 
-/* ---- choosing one point (pareto.c) ---- */
+/* ---- choosing one point (pf_pick.c) ---- */
 
 /* The knee, after pymoo's high trade-off points: objectives min-max normalized over the n given
  * points (u = (f − min)/(max − min), 0 when max = min); for point i and every other point j,
@@ -70,7 +71,7 @@ void pf_scal_free(struct pf_scal *s);
  * weighted sum Σ w_k g_k (nw must equal m). */
 double pf_scal_value(const struct pf_scal *s, int m, const double *p);
 
-/* ---- the data set (pareto.c) ---- */
+/* ---- the data set (pf_set.c) ---- */
 
 struct pf_read_opts {
 	const char *objectives;   /* "a,b" dotted paths (records) or 1-based columns (matrix); NULL = default */
