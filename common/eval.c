@@ -140,6 +140,151 @@ out:
 	return rc;
 }
 
+/* log_softmax(z)[t] over V float logits, computed as llama_logprobs does (float max, double sum
+ * of float exponentials, rounded to float), so the shared path sums the same values. */
+static float logsoftmax_at(const float *z, int V, int t)
+{
+	float mx = z[0];
+	for (int j = 1; j < V; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	double sum = 0, zt = z[t] - mx;
+	for (int j = 0; j < V; j++)
+		sum += expf(z[j] - mx);
+	return (float)(zt - log(sum));
+}
+
+static int grow_float(float **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	float *q = realloc(*p, need * sizeof *q);
+	if (!q)
+		return err_oom();
+	*p = q;
+	*cap = need;
+	return 0;
+}
+
+static int same_ctx(const struct eval_seq *a, const struct eval_seq *b)
+{
+	return a->ctx == b->ctx && a->nctx == b->nctx;
+}
+
+/* The shared path's buffers, grown as needed: contexts (tokens, lengths), continuation inputs,
+ * targets, slots and lengths, the contexts' last logits and the continuations' log-probs. */
+struct shared {
+	int *ctok, *clen, *tok, *tgt, *slot, *len;
+	float *logits, *logp;
+	size_t cap_ctok, cap_clen, cap_tok, cap_tgt, cap_slot, cap_len, cap_logits, cap_logp;
+};
+
+int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
+                       uint64_t *tokens, struct progress *pg)
+{
+	struct shared w = { 0 };
+	struct llama_cache *kc = NULL;
+	const size_t V = (size_t)m->cfg.vocab;
+	int rc = -1;
+	if (batch < 1)
+		return err_set("batch %d: must be at least 1", batch);
+	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
+		/* A group: runs of sequences sharing a context, as many runs as fit in batch
+		 * continuations and EVAL_PASS_TOKENS tokens (at least one run). */
+		size_t nrun = 0, nseq = 0, ntok = 0, nctx = 0, ncont = 0, maxctx = 1;
+		for (i1 = i0; i1 < n;) {
+			size_t j = i1, c = 0;
+			if (s[i1].nctx < 1 || s[i1].nctx > INT32_MAX / 4) {
+				err_set("sequence %zu: %zu context tokens", i1, s[i1].nctx);
+				goto out;
+			}
+			for (; j < n && same_ctx(&s[j], &s[i1]); j++) {
+				if (s[j].ncont > INT32_MAX / 4) {
+					err_set("sequence %zu: %zu continuation tokens", j, s[j].ncont);
+					goto out;
+				}
+				c += s[j].ncont > 1 ? s[j].ncont - 1 : 0;
+			}
+			if (nrun > 0 && (nseq + (j - i1) > (size_t)batch || ntok + s[i1].nctx + c > EVAL_PASS_TOKENS))
+				break;
+			nrun++;
+			nseq += j - i1;
+			ntok += s[i1].nctx + c;
+			nctx += s[i1].nctx;
+			ncont += c;
+			if (s[i1].nctx > maxctx)
+				maxctx = s[i1].nctx;
+			i1 = j;
+		}
+		if (grow_int(&w.ctok, &w.cap_ctok, nctx) < 0 || grow_int(&w.clen, &w.cap_clen, nrun) < 0 ||
+		    grow_int(&w.tok, &w.cap_tok, ncont) < 0 || grow_int(&w.tgt, &w.cap_tgt, ncont) < 0 ||
+		    grow_int(&w.slot, &w.cap_slot, nrun + nseq) < 0 || grow_int(&w.len, &w.cap_len, nseq) < 0 ||
+		    grow_float(&w.logits, &w.cap_logits, nrun * V) < 0 || grow_float(&w.logp, &w.cap_logp, ncont) < 0)
+			goto out;
+		/* Contexts: one slot each, run once; their last logits score each first token. */
+		size_t at = 0, r = 0;
+		for (size_t i = i0; i < i1; i++) {
+			if (i > i0 && same_ctx(&s[i], &s[i - 1]))
+				continue;
+			memcpy(w.ctok + at, s[i].ctx, s[i].nctx * sizeof *w.ctok);
+			at += s[i].nctx;
+			w.clen[r] = (int)s[i].nctx;
+			w.slot[r] = (int)r;
+			r++;
+		}
+		llama_cache_free(kc);
+		if (!(kc = llama_cache_new(m, (int)nrun, (int)maxctx)) ||
+		    llama_step(m, kc, (int)nrun, w.slot, w.clen, w.ctok, w.logits) < 0)
+			goto out;
+		/* Continuations: each but its last token, after its context's slot. */
+		size_t nt = 0, nc = 0;
+		r = 0;
+		for (size_t i = i0; i < i1; i++) {
+			if (i > i0 && !same_ctx(&s[i], &s[i - 1]))
+				r++;
+			ll[i] = s[i].ncont > 0 ? logsoftmax_at(w.logits + r * V, (int)V, s[i].cont[0]) : 0;
+			if (s[i].ncont < 2)
+				continue;
+			for (size_t j = 0; j + 1 < s[i].ncont; j++) {
+				w.tok[nt + j] = s[i].cont[j];
+				w.tgt[nt + j] = s[i].cont[j + 1];
+			}
+			w.slot[nrun + nc] = (int)r;
+			w.len[nc++] = (int)s[i].ncont - 1;
+			nt += s[i].ncont - 1;
+		}
+		if (nc > 0) {
+			if (llama_logprobs_cont(m, kc, (int)nc, w.slot + nrun, w.len, w.tok, w.tgt, w.logp) < 0)
+				goto out;
+			size_t k = 0;
+			for (size_t i = i0; i < i1; i++) {
+				if (s[i].ncont < 2)
+					continue;
+				double sum = ll[i];
+				for (size_t j = 0; j + 1 < s[i].ncont; j++)
+					sum += w.logp[k++];
+				ll[i] = sum;
+			}
+		}
+		if (tokens)
+			*tokens += nctx + nt;
+		if (pg)
+			progress_add(pg, i1 - i0);
+	}
+	rc = 0;
+out:
+	llama_cache_free(kc);
+	free(w.ctok);
+	free(w.clen);
+	free(w.tok);
+	free(w.tgt);
+	free(w.slot);
+	free(w.len);
+	free(w.logits);
+	free(w.logp);
+	return rc;
+}
+
 int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
                uint64_t *tokens, struct progress *pg)
 {
@@ -244,7 +389,7 @@ static int score_mc(struct llama_model *m, const task *t, const struct eval_opts
 			s[at] = (struct eval_seq){ t->tok + e->ctx.off, e->ctx.len, t->tok + ch->off, ch->len };
 		}
 	}
-	if (eval_loglik(m, s, ns, o->batch, ll, &r->tokens, o->pg) < 0)
+	if (eval_loglik_shared(m, s, ns, o->batch, ll, &r->tokens, o->pg) < 0)
 		goto out;
 	double hits = 0;
 	at = 0;

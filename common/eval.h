@@ -15,7 +15,8 @@
  *   multiple choice  accuracy: the model's answer is the choice whose tokens have the largest
  *                    summed log-likelihood given the prompt (Σ log P(c_j | prompt, c_<j); no length
  *                    normalization), ties to the lowest index; a NaN sum never wins, and when every
- *                    sum is NaN there is no answer (a miss).
+ *                    sum is NaN there is no answer (a miss). The prompt runs once, its choices
+ *                    batched after it (eval_loglik_shared).
  *   text             mean log-likelihood per token over the whole task: Σ log P(t_j | t_<j) over
  *                    every token of every example but its first (context only: with a "bos" the
  *                    BOS is that first token), divided by the number of those tokens. NaN when the
@@ -54,6 +55,17 @@ struct eval_seq {
 int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
                 uint64_t *tokens, struct progress *pg);
 
+/* The same ll[i] as eval_loglik, computed without running a context twice: consecutive
+ * sequences with the same context (the same ctx pointer and nctx, as a multiple-choice example's
+ * choices have) form a run. A group of runs (as many as fit in batch continuations and
+ * EVAL_PASS_TOKENS tokens) runs its contexts once, each into a slot of a KV cache (llama_step),
+ * whose last logits score each continuation's first token; then all the continuations but their
+ * last tokens as one batch after their contexts' slots (llama_logprobs_cont), as llama.cpp's
+ * perplexity tool runs HellaSwag. Equal to eval_loglik's sums within float rounding. *tokens
+ * grows by each context once plus the continuation tokens run. */
+int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
+                       uint64_t *tokens, struct progress *pg);
+
 /* agree[i] = how many leading tokens of cont_i greedy decoding after ctx_i reproduces: ncont_i
  * when it gives them all (an exact match), else the index of the first it gets wrong; 0 for
  * ncont_i = 0. Judged teacher-forced, without decoding: each sequence runs ctx_i + cont_i[:-1]
@@ -80,7 +92,8 @@ struct eval_result {
 	double score;           /* the task's metric, above */
 	size_t n;               /* examples scored */
 	uint64_t tokens;        /* tokens run through the model (prompts and continuations; a
-	                         * target's last token is not run) */
+	                         * target's or a choice's last token is not run, and a multiple-
+	                         * choice prompt runs once for all its choices) */
 	double seconds;
 };
 

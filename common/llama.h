@@ -227,6 +227,14 @@ int llama_cache_len(const struct llama_cache *kc, int slot);  /* tokens held */
 int llama_step(struct llama_model *m, struct llama_cache *kc, int n, const int *slots,
                const int *lens, const int *tokens, float *logits);
 
+/* Scoring continuations of cached contexts (multiple choice: the prompt once, its choices after
+ * it): sequence i, lens[i] ≥ 1 tokens packed as for scoring, continues the tokens slot slots[i]
+ * holds, which any number of sequences may share; the cache does not change. logp: Σlens values;
+ * logp[j] = log P(targets[j] | the slot's tokens and the sequence's up to and including token j)
+ * where targets[j] ≥ 0; 0 where it is -1 (no lm_head there). */
+int llama_logprobs_cont(struct llama_model *m, const struct llama_cache *kc, int n, const int *slots,
+                        const int *lens, const int *tokens, const int *targets, float *logp);
+
 /* --- Training. --- */
 
 /* The mean cross-entropy over the positions of a (B, T) batch that have a target

@@ -612,6 +612,8 @@ struct kv {
 	real *const *k, *const *v;
 	size_t lstride;
 	const int *pos0;
+	int prefix;   /* the cache rows are a read-only prefix: the batch's own keys and values stay
+	               * in this pass's k, v (continuations of a shared context, none appended) */
 };
 
 struct attn {
@@ -638,9 +640,11 @@ static void attention_item(void *ctx, int item, int tid)
 	const int s = item / H, h = item % H, g = h / (H / c->kv_heads);
 	const real scale = (real)(1 / sqrt((double)D));
 	const struct kv *kc = a->kc;
-	int L = w->lens[s], p0 = kc ? kc->pos0[s] : 0, Lk = p0 + L;
+	int L = w->lens[s], p0 = kc ? kc->pos0[s] : 0, Lk = p0 + L, prefix = kc && kc->prefix;
 	const real *K = (kc ? kc->k[s] + a->l * kc->lstride : a->k + (size_t)w->off[s] * KD) + g * D;
 	const real *V = (kc ? kc->v[s] + a->l * kc->lstride : a->v + (size_t)w->off[s] * KD) + g * D;
+	/* With a prefix, keys 0..p0 are K, V (the cache) and p0.. the pass's own. */
+	const real *Ko = a->k + (size_t)w->off[s] * KD + g * D, *Vo = a->v + (size_t)w->off[s] * KD + g * D;
 	const real *qh = a->q + (size_t)w->off[s] * QD + h * D;
 	real *yh = a->y + (size_t)w->off[s] * QD + h * D;
 	real *S = a->att ? a->att + (size_t)H * w->aoff[s] + (size_t)h * L * L
@@ -648,7 +652,7 @@ static void attention_item(void *ctx, int item, int tid)
 	/* Query i (position p0 + i) sees keys j0 ≤ j < nk: nk = p0 + i + 1 (causal), and with a
 	 * sliding window W, j0 = nk − W (keys p − W < j ≤ p); else 0. */
 	const int W = c->window;
-	if (!a->att && L <= 4) {
+	if (!a->att && L <= 4 && !prefix) {
 		/* Decoding: a few rows against the cache; gemv reads k and v in place, where gemm
 		 * would first copy them. */
 		for (int i = 0; i < L; i++) {
@@ -668,7 +672,13 @@ static void attention_item(void *ctx, int item, int tid)
 		}
 		return;
 	}
-	GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD, K, KD, 0, S, Lk);
+	if (!prefix)
+		GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, Lk, D, scale, qh, QD, K, KD, 0, S, Lk);
+	else {
+		if (p0 > 0)
+			GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, p0, D, scale, qh, QD, K, KD, 0, S, Lk);
+		GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, scale, qh, QD, Ko, KD, 0, S + p0, Lk);
+	}
 	for (int i = 0; i < L; i++) {
 		real *p = S + (size_t)i * Lk, mx = -INFINITY, sum = 0;
 		int nk = p0 + i + 1, j0 = W && nk > W ? nk - W : 0;
@@ -684,7 +694,13 @@ static void attention_item(void *ctx, int item, int tid)
 		for (int j = nk; j < Lk; j++)
 			p[j] = 0;
 	}
-	GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, Lk, 1, S, Lk, V, KD, 0, yh, QD);
+	if (!prefix) {
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, Lk, 1, S, Lk, V, KD, 0, yh, QD);
+		return;
+	}
+	GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, L, 1, S + p0, Lk, Vo, KD, 0, yh, QD);
+	if (p0 > 0)
+		GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, p0, 1, S, Lk, V, KD, 1, yh, QD);
 }
 
 /* Backward without cache, for one (sequence, kv head) and the query heads sharing it: with P
@@ -834,7 +850,7 @@ static void layers_forward(const struct net *nt, struct ws *w, const int *tokens
 			memcpy(k, y, (size_t)N * KD * sizeof(real));
 		}
 		rope_apply(q, c->heads, k, c->kv_heads, N, c->head_dim, w->b[B_COS], w->b[B_SIN], 1);
-		if (kc) {
+		if (kc && !kc->prefix) {
 			for (int s = 0; s < w->n; s++) {
 				size_t at = (size_t)kc->pos0[s] * KD, o = (size_t)w->off[s] * KD;
 				size_t len = (size_t)w->lens[s] * KD * sizeof(real);
@@ -1068,6 +1084,45 @@ CORE int core_step(const struct net *nt, struct ws *w, int n, const int *lens, c
 		memcpy(last + (size_t)s * C, x + (size_t)(w->off[s + 1] - 1) * C, C * sizeof(real));
 	rmsnorm_forward(w->b[B_XF], NULL, last, W(nt, LLAMA_NORM, -1), n, C, c->rms_eps);
 	matmul_mat(w, logits, w->b[B_XF], wmat(nt, LLAMA_HEAD, -1), n, c->vocab, C, 0);
+	return 0;
+}
+
+/* Continuations of cached prefixes (kc->prefix): logp[i] = log P(targets[i] | prefix, the
+ * sequence up to row i) where targets[i] ≥ 0, else 0; only those rows go through lm_head. */
+CORE int core_cont(const struct net *nt, struct ws *w, int n, const int *lens, const int *tokens,
+                   const int *targets, const struct kv *kc, real *logp)
+{
+	const struct llama_config *c = nt->c;
+	const int C = c->hidden, V = c->vocab, R = head_chunk(c);
+	if (batch_prepare(c, w, n, lens, kc->pos0, 0))
+		return -1;
+	real *z = wbuf(w, B_LOGITS, (size_t)R * V), *lp = wbuf(w, B_ROWLOSS, R);
+	int *rows = wibuf(w, I_ROWS, 2 * R);
+	if (!z || !lp || !rows)
+		return -1;
+	layers_forward(nt, w, tokens, kc, 0);
+	rmsnorm_forward(w->b[B_XF], NULL, final_x(c, w, 0), W(nt, LLAMA_NORM, -1), w->N, C, c->rms_eps);
+	const real *xf = w->b[B_XF];
+	const struct mat hw = wmat(nt, LLAMA_HEAD, -1);
+	real *xs = w->b[B_X];   /* free after the layers: room for R rows */
+	int k = 0;
+	for (int i = 0; i < w->N; i++) {
+		logp[i] = 0;
+		if (targets[i] >= 0) {
+			memcpy(xs + (size_t)k * C, xf + (size_t)i * C, C * sizeof(real));
+			rows[k] = i;
+			rows[R + k] = targets[i];
+			k++;
+		}
+		if (k > 0 && (k == R || i == w->N - 1)) {
+			matmul_mat(w, z, xs, hw, k, V, C, 0);
+			struct head hd = { z, lp, rows + R, V, 0, 0 };
+			parallel_for(k, head_item, &hd);
+			for (int r = 0; r < k; r++)
+				logp[rows[r]] = lp[r];
+			k = 0;
+		}
+	}
 	return 0;
 }
 
@@ -1471,12 +1526,51 @@ int llama_step(struct llama_model *m, struct llama_cache *kc, int n, const int *
 	if (rc)
 		return rc;
 	struct net nt = net_of(m);
-	struct kv kv = { kc->pk, kc->pv, (size_t)kc->max_len * kc->kd, kc->pos0 };
+	struct kv kv = { kc->pk, kc->pv, (size_t)kc->max_len * kc->kd, kc->pos0, 0 };
 	if (core_step(&nt, &m->ws->w, n, lens, tokens, &kv, logits))
 		return -1;
 	for (int s = 0; s < n; s++)
 		kc->len[slots[s]] += lens[s];
 	return 0;
+}
+
+int llama_logprobs_cont(struct llama_model *m, const struct llama_cache *kc, int n, const int *slots,
+                        const int *lens, const int *tokens, const int *targets, float *logp)
+{
+	if (check_tokens(m, n, lens, tokens))
+		return -1;
+	if (kc->layers != m->cfg.layers || kc->kd != (size_t)m->cfg.kv_heads * m->cfg.head_dim)
+		return err_set("cache made for another model");
+	int N = 0;
+	for (int s = 0; s < n; s++)
+		N += lens[s];
+	for (int i = 0; i < N; i++)
+		if (targets[i] < -1 || targets[i] >= m->cfg.vocab)
+			return err_set("target id %d outside the vocabulary [0, %d)", targets[i], m->cfg.vocab);
+	float **pk = malloc((size_t)n * sizeof *pk), **pv = malloc((size_t)n * sizeof *pv);
+	int *pos0 = malloc((size_t)n * sizeof *pos0), rc = 0;
+	if (!pk || !pv || !pos0)
+		rc = err_oom();
+	for (int s = 0; s < n && !rc; s++) {
+		int sl = slots[s];
+		if (sl < 0 || sl >= kc->slots)
+			rc = err_set("slot %d outside the cache's %d", sl, kc->slots);
+		else {
+			size_t base = (size_t)sl * kc->layers * kc->max_len * kc->kd;
+			pk[s] = kc->k + base;
+			pv[s] = kc->v + base;
+			pos0[s] = kc->len[sl];
+		}
+	}
+	if (!rc) {
+		struct net nt = net_of(m);
+		struct kv kv = { pk, pv, (size_t)kc->max_len * kc->kd, pos0, 1 };
+		rc = core_cont(&nt, &m->ws->w, n, lens, tokens, targets, &kv, logp);
+	}
+	free(pk);
+	free(pv);
+	free(pos0);
+	return rc;
 }
 
 int llama_loss_grad(struct llama_model *m, int B, int T, const int *tokens, const int *targets,

@@ -277,6 +277,60 @@ static void check_loglik(struct llama_model *m, const char *what)
 	}
 }
 
+/* The shared-context path (multiple choice: the prompt once, its choices batched after it through
+ * the KV cache) against the plain one and the naive reference: runs of 1 to 5 sequences sharing a
+ * context, continuations of 0 to 7 tokens, at several batch sizes and on several architectures
+ * (a sliding window shorter than the contexts, q/k norms, biases). */
+static void check_shared(struct llama_model *m, const char *what)
+{
+	enum { NR = 7, NS = 40 };
+	struct eval_seq s[NS];
+	int32_t *ctx[NR];
+	double ref[NS], old[NS], ll[NS];
+	int n = 0;
+	uint64_t want = 0;
+	for (int r = 0; r < NR; r++) {
+		size_t nc = 1 + rng_below(&trng, 14);
+		int k = 1 + (int)rng_below(&trng, 5);
+		ctx[r] = rand_tokens(nc, m->cfg.vocab);
+		want += nc;
+		for (int j = 0; j < k && n < NS; j++, n++) {
+			size_t nk = r == 2 && j == 0 ? 0 : 1 + rng_below(&trng, 7);
+			s[n] = (struct eval_seq){ ctx[r], nc, rand_tokens(nk, m->cfg.vocab), nk };
+			want += nk > 0 ? nk - 1 : 0;
+			ref[n] = naive_ll(m, ctx[r], nc, s[n].cont, nk);
+		}
+	}
+	CHECK(eval_loglik(m, s, n, 4, old, NULL, NULL) == 0, "%s: %s", what, err_get());
+	int batches[] = { 1, 3, 8, NS };
+	for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+		uint64_t tokens = 0;
+		CHECK(eval_loglik_shared(m, s, n, batches[b], ll, &tokens, NULL) == 0, "%s: %s", what, err_get());
+		for (int i = 0; i < n; i++) {
+			CHECK(close_rel(ll[i], old[i], 1e-5), "%s batch %d seq %d: shared %.9g, plain %.9g", what,
+			      batches[b], i, ll[i], old[i]);
+			CHECK(close_rel(ll[i], ref[i], 1e-4), "%s batch %d seq %d: shared %.9g, reference %.9g",
+			      what, batches[b], i, ll[i], ref[i]);
+		}
+		CHECK(tokens == want, "%s batch %d: tokens %llu, want %llu (each context once)", what,
+		      batches[b], (unsigned long long)tokens, (unsigned long long)want);
+	}
+	for (int i = 0; i < n; i++)
+		free((void *)s[i].cont);
+	for (int r = 0; r < NR; r++)
+		free(ctx[r]);
+}
+
+static void test_shared_context(void)
+{
+	struct llama_model *m = model(40, 32, 4, 2, 0, 0, 11);
+	check_shared(m, "llama GQA");
+	llama_free(m);
+	m = model(50, 32, 4, 1, 12, 1, 12);
+	check_shared(m, "MQA, head_dim 12, tied");
+	llama_free(m);
+}
+
 /* More tokens than one pass takes (EVAL_PASS_TOKENS): split, same results. */
 static void test_pass_split(void)
 {
@@ -583,10 +637,11 @@ static void test_task_metrics(void)
 			sb_printf(&b, "{\"prompt_ids\":");
 			sb_ids(&b, p, np);
 			sb_printf(&b, ",\"choices_ids\":[");
+			ntok += np;   /* the prompt runs once, each choice but its last token after it */
 			for (int c = 0; c < nc; c++) {
 				sb_printf(&b, c ? "," : "");
 				sb_ids(&b, ch[c], cl[c]);
-				ntok += np + cl[c];
+				ntok += cl[c] - 1;
 			}
 			sb_printf(&b, "],\"answer\":%d}\n", ans);
 			nex++;
@@ -885,6 +940,7 @@ int main(void)
 		return 1;
 	T_RUN(test_loglik_reference);
 	T_RUN(test_pass_split);
+	T_RUN(test_shared_context);
 	T_RUN(test_match_reference);
 	T_RUN(test_match_equals_decoding);
 	T_RUN(test_task_metrics);

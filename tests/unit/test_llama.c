@@ -519,6 +519,59 @@ static void test_forward_reference(void)
 	check_against_reference(c, "llama3 rope");
 }
 
+/* Continuations of cached contexts (llama_logprobs_cont) equal the full sequences' log-probs: three
+ * contexts in a cache, five continuations sharing them (two on slot 0, two on slot 2), the cache
+ * unchanged after. */
+static void check_cont(struct llama_config c, const char *what)
+{
+	struct llama_model *m = random_model(c, 5);
+	struct llama_cache *kc = m ? llama_cache_new(m, 3, 16) : NULL;
+	CHECK(m && kc, "%s: %s", what, err_get());
+	if (!kc) {
+		llama_free(m);
+		return;
+	}
+	int clen[3] = { 9, 1, 12 }, slots[3] = { 0, 1, 2 }, ctok[22], V = c.vocab;
+	int cslot[5] = { 0, 0, 1, 2, 2 }, len[5] = { 4, 1, 6, 3, 7 }, tok[21], tgt[21];
+	random_tokens(ctok, 22, V, 11);
+	random_tokens(tok, 21, V, 12);
+	float *z = malloc(3 * (size_t)V * sizeof *z), lp[21], full[32];
+	CHECK(llama_step(m, kc, 3, slots, clen, ctok, z) == 0, "%s: prefill: %s", what, err_get());
+	for (int i = 0, at = 0; i < 5; at += len[i++])
+		for (int j = 0; j < len[i]; j++)
+			tgt[at + j] = j + 1 < len[i] ? tok[at + j + 1] : -1;
+	CHECK(llama_logprobs_cont(m, kc, 5, cslot, len, tok, tgt, lp) == 0, "%s: cont: %s", what, err_get());
+	CHECK(llama_cache_len(kc, 0) == 9 && llama_cache_len(kc, 2) == 12, "%s: the cache changed", what);
+	double worst = 0;
+	for (int i = 0, at = 0; i < 5; at += len[i++]) {
+		int s = cslot[i], off = s == 0 ? 0 : s == 1 ? 9 : 10, seq[32], L = clen[s] + len[i];
+		memcpy(seq, ctok + off, clen[s] * sizeof *seq);
+		memcpy(seq + clen[s], tok + at, len[i] * sizeof *seq);
+		CHECK(llama_logprobs(m, 1, &L, seq, full) == 0, "%s: %s", what, err_get());
+		for (int j = 0; j < len[i]; j++) {
+			double want = j + 1 < len[i] ? full[clen[s] + j + 1] : 0;
+			worst = fmax(worst, fabs(lp[at + j] - want));
+		}
+	}
+	CHECK(worst < 1e-5, "%s: continuation log-probs off by %g", what, worst);
+	free(z);
+	llama_cache_free(kc);
+	llama_free(m);
+}
+
+static void test_cont_equals_full(void)
+{
+	check_cont(small_config(0, 2, 0), "GQA untied");
+	struct llama_config c = small_config(1, 2, 0);
+	c.arch = LLAMA_ARCH_MISTRAL;
+	c.window = 4;   /* shorter than the contexts and than context + continuation */
+	check_cont(c, "sliding window 4");
+	c = small_config(0, 2, 12);
+	c.arch = LLAMA_ARCH_QWEN3;
+	c.qk_norm = c.qkv_bias = c.o_bias = 1;
+	check_cont(c, "q/k norms and biases");
+}
+
 /* Batched (packed, different lengths) equals each sequence alone. */
 static void test_batched_equals_unbatched(void)
 {
@@ -958,6 +1011,7 @@ int main(void)
 	T_RUN(test_forward_reference);
 	T_RUN(test_batched_equals_unbatched);
 	T_RUN(test_cache_equals_full);
+	T_RUN(test_cont_equals_full);
 	T_RUN(test_greedy_generation);
 	T_RUN(test_sigmoid);
 	T_RUN(test_argmax_forward);
