@@ -3,7 +3,7 @@
  * the scores it writes (a recycle record, or lm-evaluation-harness's results JSON); and the
  * fields it adds to a record ("scores", "n", "eval").
  *
- * The metrics of DESIGN.md "Task files", each higher-is-better:
+ * The metrics of recycle(7) "TASK FILES", each higher-is-better:
  *   generation       exact match: greedy decoding from the prompt gives the target's tokens, all
  *                    len(target) of them. Greedy picks the largest logit, ties to the lowest token
  *                    id, never a NaN (every logit NaN: no token, a miss). Nothing is decoded: in

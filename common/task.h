@@ -1,4 +1,4 @@
-/* task.h — task files (DESIGN.md "Task files"): loading a JSONL task into token arrays for the
+/* task.h — task files (recycle(7), TASK FILES): loading a JSONL task into token arrays for the
  * evaluator (evalrun) and the trainer (ckpt-train), and the trainer's weighted sampler of training
  * sequences. Also the small deterministic PRNG both the sampler and task-gen use.
  *

@@ -32,10 +32,10 @@ cd "$T_DIR" || exit 1
 T_FAIL=0
 T_N=0
 
-t_ok() { T_N=$((T_N + 1)); echo "ok $T_N - $1"; }
+t_ok() { T_N=$((T_N + 1)); printf 'ok %d - %s\n' $T_N "$1"; }
 t_notok() {
-	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $1"
-	shift; for l in "$@"; do echo "#   $l"; done
+	T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' $T_N "$1"
+	shift; for l in "$@"; do printf '#   %s\n' "$l"; done
 	[ -s err ] && sed 's/^/#   stderr: /' err | head -5
 	return 0
 }

@@ -16,7 +16,9 @@ SEEDS="1 2 3 4 5 6 7 8 9 10 11"
 CLI_SEEDS=${CMAES_BENCH_CLI_SEEDS:-1 2 3}
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# pycma 4.4.0, default options, x0 = 1, sigma0 = 0.5 (../shared/reference/cmaes.md).
+# pycma 4.4.0 (the reference Python CMA-ES), default options (population 4 + floor(3 ln n),
+# active covariance update), x0 = 1, sigma0 = 0.5, stopped at f <= 1e-8: the median number of
+# evaluations over 11 seeds. A correct CMA-ES with the same defaults lands within about 15%.
 ref() {
 	case $1-$2 in
 	sphere-8) echo 1080 ;; sphere-16) echo 2196 ;; sphere-32) echo 3976 ;;

@@ -2,7 +2,7 @@
 # ckpt-train: the loss goes down on a learnable task and only the targets count, task weights
 # steer what is learned, determinism (the same bytes again and with -j 2), --init continues a run
 # (directory, file, stream), the outputs load in evalrun in every form and dtype, --tie, the
-# provenance metadata, an interrupted run leaves nothing, the man page's examples run, and every
+# provenance metadata, an interrupted run leaves nothing, and every
 # bad option or input with its status and message.
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -185,27 +185,5 @@ fail_run 1 '^ckpt-train: nodir/x: nodir: No such file' "output directory missing
 touch afile
 fail_run 1 '^ckpt-train: afile/x: afile: not a directory' "output parent is a file" ckpt-train -t t/copy.train.jsonl $M -o afile/x
 check "nothing written on errors" '[ ! -e x ] && [ -z "$(ls -A . | grep tmp)" ]'
-
-# --- the man page's examples run (with fewer steps), and do what the text says ---
-sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$TOP/man/ckpt-train.1" |
-	awk '/^\.nf/ { on = 1; next } /^\.fi/ { on = 0; print "#END"; next } on' |
-	sed -e 's/\\-/-/g' -e 's/\\e/\\/g' -e 's/--steps [0-9]*/--steps 4/g' -e 's/--warmup [0-9]*/--warmup 2/g' > examples
-check "the man page has examples" '[ $(grep -c "^#END" examples) -ge 5 ]'
-mkdir man && cd man || exit 1
-i=0
-while IFS= read -r line; do
-	if [ "$line" = "#END" ]; then
-		i=$((i + 1))
-		case $(head -n 1 ex) in pipelines/*) rm ex; continue ;; esac   # the zoo: tests/pipeline
-		ok_run "man example $i: $(head -n 1 ex)" sh -e ex
-		rm ex
-	else
-		printf '%s\n' "$line" >> "ex"
-	fi
-done < ../examples
-check "man: base, rev, sort, merged-cmp and the compressed run exist" '[ -f base/model.safetensors ] && [ -f rev/model.safetensors ] &&
-	[ -f sort/model.safetensors ] && [ -f merged-cmp/model.safetensors ] && [ -s cmp.safetensors.zst ]'
-check "man: merged-cmp was written in f32" 'grep -q "\"torch_dtype\": \"float32\"" merged-cmp/config.json'
-cd ..
 
 t_done

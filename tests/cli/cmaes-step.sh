@@ -135,13 +135,6 @@ ok_run "maxevals run" sh -c 'cmaes-step init --dim 2 --maxevals 10 > mx.json'
 : > all.ndjson; loop mx.json
 check "maxevals: two generations of 6, then exit 3" '[ "$(cat rc)" = 3 ] && [ "$(wc -l < all.ndjson)" -eq 12 ]'
 
-# The man page's test-function example, run as printed.
-sed -n '/^cmaes\\-step init \\-\\-dim 4 \\-\\-map none/,/^cmaes\\-step status t.json/p' "$TOP/man/cmaes-step.1" |
-	sed -e 's/\\-/-/g' -e 's/\\e/\\/g' > example.sh
-check "man page example extracted" '[ "$(wc -l < example.sh)" -eq 8 ]'
-ok_run "man page example runs" sh example.sh
-check "man page example reaches its target" 'grep -q "\"stop\":\"ftarget\"}$" out'
-
 # --- resume: interruptions do not change the run -------------------------------------------------
 ok_run "init A" sh -c 'cmaes-step init --names p,q,r,s,t --map box --seed 11 --maxevals 160 --minimize > a.json'
 cp a.json b.json

@@ -2,8 +2,8 @@
 # evalrun: every task kind on a model whose answers are known (all weights zero: uniform next
 # token), the same scores from every form of checkpoint (directory, file, zstd, ckpt-cat and wmerge
 # streams on stdin), batch and thread counts, -r pass-through, an external harness (a fake one
-# written here) writing a recycle record or lm-evaluation-harness results, timeouts, the man
-# page's pipeline with cmaes-step, and every bad input with its status and message.
+# written here) writing a recycle record or lm-evaluation-harness results, timeouts, and every
+# bad input with its status and message.
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
 # Fields of the one-line record in $1 (scores and n are flat objects).
@@ -114,31 +114,6 @@ done < cand.ndjson
 check "one scored record a candidate" '[ $(grep -c "\"scores\":{\"cmp\"" scored.ndjson) -eq 4 ] && ! grep -q fail scored.ndjson'
 ok_run "cmaes-step tell takes the scored records" sh -c 'cmaes-step tell state.json scored.ndjson'
 check "tell gave every record a fitness" '[ $(grep -c "\"fitness\"" out) -eq 4 ]'
-
-# --- the man page's examples, run as written (but the one that needs lm_eval) ---
-example() {
-	awk -v want="$1" '/^\.nf/ { n++; next } /^\.RS/ { on = 1; next } /^\.RE/ { on = 0; next }
-		on && n == want { gsub(/\\e/, "\\"); print }' "$TOP/man/evalrun.1"
-}
-mkdir ex && cd ex || exit 1
-mkdir zoo
-ok_run "example models and state" sh -c 'st-gen --llama $0 --scale 0.3 -o zoo/base &&
-	st-gen --llama $0 --scale 0.3 --seed 5 -o zoo/run1 && st-gen --llama $0 --scale 0.3 --seed 6 -o zoo/run2 &&
-	cmaes-step init --names run1,run2 -p 4 > state.json' "$LL"
-example 1 > ex1.sh && example 2 > ex2.sh && example 3 > ex3.sh && example 5 > ex5.sh
-check "examples found" 'grep -q "^evalrun -t tasks/add.dev.jsonl" ex1.sh && grep -q "^cat cand" ex2.sh && grep -q "max-new 16" ex3.sh'
-ok_run "man example: score the base model" sh ex1.sh
-check "four tasks of 200 examples" '[ "$(obj n out)" = "\"add\":200,\"rev\":200,\"sort\":200,\"cmp\":200" ]'
-ok_run "man example: one generation of the loop" sh ex2.sh
-check "loop: every candidate scored and told" '[ $(grep -c "\"scores\":{\"add\":[0-9.e-]*,\"cmp\":[0-9.e-]*}.*\"fitness\"" told.ndjson) -eq 4 ] && [ -s front.svg ]'
-mkdir -p results/m && printf '%s' '{"results":{"arc_easy":{"acc,none":0.25,"acc_norm,none":0.5}}}' > results/m/results_1.json
-if command -v jq > /dev/null; then   # the examples use jq
-	ok_run "man example: the best merge on a test split" sh ex3.sh
-	check "best: scored, its record kept" 'grep -q "^{\"id\":\"g0000-0[0-3]\".*\"scores\":{\"add\":" out'
-	ok_run "man example: lm-eval results as a record" sh ex5.sh
-	check "acc_norm chosen" 'grep -q "\"arc_easy\": 0.5" out'
-fi
-cd .. || exit 1
 
 # --- external harness ---
 cat > harness.sh <<'EOF'

@@ -251,16 +251,6 @@ if command -v rsvg-convert > /dev/null; then
 	ok_run "rsvg-convert renders the matrix" rsvg-convert -o four.png four.svg
 fi
 
-# ---- the man page's examples with their output ----
-sed -n '/^\.\\" The two examples below are run/,/^\.fi/p' "$TOP/man/pareto.1" | sed -n '/^\$ /,$p' | grep -v '^\.fi' |
-	sed 's/\\-/-/g; s/\\e/\\/g' > examples
-check "the man page has the examples" '[ "$(grep -c "^\$ " examples)" = 2 ]'
-awk '/^\$ / { n++; print substr($0, 3) > ("ex" n ".sh"); next } { print > ("ex" n ".want") }' examples
-for e in ex1 ex2; do
-	ok_run "man page example $e runs" sh $e.sh
-	cmp_files "man page example $e prints what the page shows" $e.want out
-done
-
 # ---- the rest of the interface ----
 ok_run "--help" pareto --help
 names_all() { for o in "$@"; do grep -q -- "--$o" out || return 1; done; }

@@ -133,20 +133,4 @@ ok_run "--check -V 1000 on ids" task-gen --check -V 1000 ids.jsonl
 fail_run 1 'ids.jsonl:1: "prompt_ids"\[1\] = 999 is outside the vocabulary \[0, 256\)' "--check: id outside the vocabulary" \
 	task-gen --check ids.jsonl
 
-# The task-gen lines of the man page's EXAMPLES run as printed, and do what the text says.
-sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$TOP/man/task-gen.1" | grep '^task-gen ' > examples
-check "the man page has task-gen examples" '[ $(wc -l < examples) -ge 3 ]'
-mkdir man && cd man || exit 1
-printf '{"prompt_ids":[1,31999],"target_ids":[7,2]}\n' > mytask.dev.jsonl
-i=0
-while read -r line; do
-	i=$((i + 1))
-	ok_run "man example $i: $line" sh -c "$line"
-	[ $i -eq 1 ] && cp tasks/add.dev.jsonl first.dev && cp tasks/add.test.jsonl first.test
-done < ../examples
-cmp_files "man: a larger train split keeps the dev file" first.dev tasks/add.dev.jsonl
-cmp_files "man: ... and the test file" first.test tasks/add.test.jsonl
-check "man: the train split grew" '[ $(wc -l < tasks/add.train.jsonl) -eq 20000 ]'
-cd ..
-
 t_done

@@ -10,7 +10,8 @@
 #include "fuzz.h"
 #include "rec.h"
 
-/* Every number in o is finite: DESIGN.md's records never hold a bare NaN or Infinity. */
+/* Every number in o is finite: records never hold a bare NaN or Infinity (recycle(7), WIRE
+ * FORMAT 2). */
 static int fz_finite(json_object *o)
 {
 	switch (json_object_get_type(o)) {
