@@ -1,8 +1,7 @@
-/* merge.c — see merge.h: methods, weights, the thread pool and the element kernels. The streaming
- * driver is in merge_run.c. */
+/* merge.c — see merge.h: methods, weights and the element kernels, run on a pool.h thread pool.
+ * The streaming driver is in merge_run.c. */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "dtype.h"
 #include "err.h"
 #include "merge.h"
+#include "pool.h"
 #include "rec.h"
 #include "rng.h"
 
@@ -175,104 +175,6 @@ int merge_weights_parse(const char *arg, size_t n, const char *const *names, dou
 	return weights_list(arg, n, w, nw);
 }
 
-/* ---- the thread pool: fn(ctx, tid, nthreads) on every thread, the caller being tid 0 ---- */
-
-struct pool;
-struct worker { struct pool *p; int tid; };
-
-struct pool {
-	int n;
-	pthread_t *th;
-	struct worker *wk;
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	unsigned long gen;
-	int busy, quit;
-	void (*fn)(void *ctx, int tid, int nt);
-	void *ctx;
-};
-
-static void *pool_main(void *arg)
-{
-	struct worker *wk = arg;
-	struct pool *p = wk->p;
-	unsigned long seen = 0;
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		while (p->gen == seen && !p->quit)
-			pthread_cond_wait(&p->go, &p->mu);
-		if (p->quit) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		seen = p->gen;
-		void (*fn)(void *, int, int) = p->fn;
-		void *ctx = p->ctx;
-		pthread_mutex_unlock(&p->mu);
-		fn(ctx, wk->tid, p->n);
-		pthread_mutex_lock(&p->mu);
-		if (--p->busy == 0)
-			pthread_cond_signal(&p->done);
-		pthread_mutex_unlock(&p->mu);
-	}
-}
-
-static void pool_run(struct pool *p, void (*fn)(void *, int, int), void *ctx)
-{
-	if (p->n == 1) {
-		fn(ctx, 0, 1);
-		return;
-	}
-	pthread_mutex_lock(&p->mu);
-	p->fn = fn;
-	p->ctx = ctx;
-	p->busy = p->n - 1;
-	p->gen++;
-	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->mu);
-	fn(ctx, 0, p->n);
-	pthread_mutex_lock(&p->mu);
-	while (p->busy)
-		pthread_cond_wait(&p->done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void pool_stop(struct pool *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->quit = 1;
-	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 1; i < p->n; i++)
-		pthread_join(p->th[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->go);
-	pthread_cond_destroy(&p->done);
-	free(p->th);
-	free(p->wk);
-}
-
-static int pool_start(struct pool *p, int n)
-{
-	memset(p, 0, sizeof *p);
-	p->n = 1;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->go, NULL);
-	pthread_cond_init(&p->done, NULL);
-	if (!(p->th = calloc(n, sizeof *p->th)) || !(p->wk = calloc(n, sizeof *p->wk)))
-		return err_oom();
-	for (int i = 1; i < n; i++) {
-		p->wk[i] = (struct worker){ p, i };
-		int e = pthread_create(&p->th[i], NULL, pool_main, &p->wk[i]);
-		if (e) {
-			errno = e;
-			return err_set("cannot start thread:");
-		}
-		p->n = i + 1;
-	}
-	return 0;
-}
-
 /* ---- the merger ---- */
 
 struct merger {
@@ -283,8 +185,7 @@ struct merger {
 	double *given;          /* the weights as given (nw) */
 	double *eff;            /* the weights the kernels use (n) */
 	double slerp_t;
-	struct pool pool;
-	int pool_on;
+	pool *pool;
 	void **scratch;         /* per thread: (4 + n) × BLK accumulator elements */
 	uint64_t **hist;        /* per thread: 2^HIST_BITS counts, for TIES thresholds (on use) */
 
@@ -402,12 +303,8 @@ merger *merge_new(const struct merge_params *p)
 		for (size_t i = 0; i < n; i++)
 			m->eff[i] = p->normalize ? p->w[i] / sum : p->w[i];
 	}
-	if (pool_start(&m->pool, p->threads) < 0) {
-		pool_stop(&m->pool);
-		m->pool.n = 0;
+	if (!(m->pool = pool_new(p->threads)))
 		goto fail;
-	}
-	m->pool_on = 1;
 	return m;
 fail:
 	merge_free(m);
@@ -419,8 +316,7 @@ void merge_free(merger *m)
 	if (!m)
 		return;
 	int nt = m->nt;
-	if (m->pool_on)
-		pool_stop(&m->pool);
+	pool_free(m->pool);
 	for (int t = 0; m->scratch && t < nt; t++)
 		free(m->scratch[t]);
 	for (int t = 0; m->hist && t < nt; t++)
@@ -572,7 +468,7 @@ int merge_apply(merger *m, uint64_t off, size_t cnt, const void *const *src, con
 		               (unsigned long long)m->numel);
 	struct job jb = { m, off, cnt, src, base, out_dt, out };
 	if (cnt)
-		pool_run(&m->pool, apply_worker, &jb);
+		pool_run(m->pool, apply_worker, &jb);
 	return 0;
 }
 
@@ -632,7 +528,7 @@ static int slerp_coefs(merger *m, const void *const *src)
 	struct prep pp = { m, src, NULL, NULL, (m->numel + SLERP_BLK - 1) / SLERP_BLK };
 	if (!(pp.part = malloc((pp.nblk ? pp.nblk : 1) * 3 * sizeof *pp.part)))
 		return err_oom();
-	pool_run(&m->pool, slerp_worker, &pp);
+	pool_run(m->pool, slerp_worker, &pp);
 	double aa = 0, bb = 0, ab = 0, t = m->slerp_t;
 	for (uint64_t k = 0; k < pp.nblk; k++) {
 		aa += pp.part[3 * k];
@@ -676,11 +572,11 @@ int merge_begin_tensor(merger *m, const char *name, int dt, uint64_t n, const vo
 		for (size_t i = 0; i < m->n; i++)
 			m->active[i] = m->coef[i] != 0;
 	} else if (merge_method_whole_tensor(m->method, m->density)) {
-		for (int t = 0; t < m->pool.n; t++)
+		for (int t = 0; t < pool_threads(m->pool); t++)
 			if (!m->hist[t] && !(m->hist[t] = malloc(sizeof **m->hist << HIST_BITS)))
 				return err_oom();
 		struct prep pp = { m, src, base, NULL, 0 };
-		pool_run(&m->pool, ties_worker, &pp);
+		pool_run(m->pool, ties_worker, &pp);
 	}
 	return 0;
 }

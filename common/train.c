@@ -1,7 +1,6 @@
 /* train.c — see train.h. */
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "adamw.h"
 #include "err.h"
+#include "pool.h"
 #include "progress.h"
 #include "train.h"
 
@@ -81,12 +81,10 @@ struct worker {
 	int first, stride, nsh;
 	const int *tok, *tgt;         /* the whole batch */
 	int T;
-	pthread_t th;
 };
 
-static void *worker_run(void *arg)
+static void worker_run(struct worker *w)
 {
-	struct worker *w = arg;
 	for (int s = w->first; s < w->nsh; s += w->stride) {
 		struct shard *sh = &w->sh[s];
 		size_t o = (size_t)sh->row0 * w->T, n = (size_t)sh->rows * w->T;
@@ -101,7 +99,6 @@ static void *worker_run(void *arg)
 			snprintf(sh->err, sizeof sh->err, "%s", err_get());
 		}
 	}
-	return NULL;
 }
 
 /* ---- the loop ---- */
@@ -117,6 +114,8 @@ struct run {
 	int *tok, *tgt;
 	struct adamw *opt;
 	task_sampler *smp;
+	pool *pool;                            /* nw threads, started once for the run */
+	struct worker w[MAX_SHARDS];
 };
 
 static void run_free(struct run *r)
@@ -132,6 +131,7 @@ static void run_free(struct run *r)
 	free(r->tgt);
 	adamw_free(r->opt);
 	task_sampler_free(r->smp);
+	pool_free(r->pool);
 }
 
 static int run_setup(struct run *r, struct llama_model *m, task *const *tasks, const double *weights,
@@ -162,12 +162,23 @@ static int run_setup(struct run *r, struct llama_model *m, task *const *tasks, c
 	for (int i = 1; i < r->nw; i++)
 		if (!(r->rep[i] = llama_new(&m->cfg)))
 			return -1;
+	if (!(r->pool = pool_new(r->nw)))
+		return -1;
 	if (!(r->opt = adamw_new(P, o->beta1, o->beta2, o->eps, o->weight_decay)))
 		return -1;
 	for (int i = 0; i < m->n_tensors; i++)
 		if (m->tensors[i].ndim == 1)
 			adamw_no_decay(r->opt, m->tensors[i].offset, m->tensors[i].numel);
 	return 0;
+}
+
+/* Thread tid of nt runs workers tid, tid + nt, ...: each worker (its replica, its shards) on one
+ * thread; all of them on the caller when the pool runs single-threaded. */
+static void workers_run(void *ctx, int tid, int nt)
+{
+	struct run *r = ctx;
+	for (int i = tid; i < r->nw; i += nt)
+		worker_run(&r->w[i]);
 }
 
 /* Draws the next batch; returns its real tokens. */
@@ -193,7 +204,7 @@ static long next_batch(struct run *r, const struct train_opts *o)
  * target tokens, or -1 on error. */
 static long batch_grad(struct run *r, const struct train_opts *o, double *loss)
 {
-	struct worker w[MAX_SHARDS];
+	struct worker *w = r->w;
 	size_t P = r->m->n_params;
 	for (int i = 0; i < r->nw; i++) {
 		w[i] = (struct worker){ .m = i ? r->rep[i] : r->m, .sh = r->sh, .first = i, .stride = r->nw,
@@ -203,17 +214,7 @@ static long batch_grad(struct run *r, const struct train_opts *o, double *loss)
 	}
 	for (int s = 0; s < r->nsh; s++)
 		r->sh[s].failed = 0;
-	int started = 1;
-	while (started < r->nw && pthread_create(&w[started].th, NULL, worker_run, &w[started]) == 0)
-		started++;
-	worker_run(&w[0]);
-	/* The shards of a worker that could not start are done here, after worker 0's. */
-	for (int i = started; i < r->nw; i++) {
-		w[i].m = r->m;
-		worker_run(&w[i]);
-	}
-	for (int i = 1; i < started; i++)
-		pthread_join(w[i].th, NULL);
+	pool_run(r->pool, workers_run, r);
 
 	long count = 0;
 	for (int s = 0; s < r->nsh; s++) {
