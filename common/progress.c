@@ -1,8 +1,10 @@
 /* progress.c — see progress.h. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "progress.h"
 
 double progress_now(void)
@@ -26,11 +28,14 @@ static void draw(struct progress *p)
 	else
 		fprintf(stderr, "\r%s [%s] %5.1f%% %8.1f MB/s", p->label, bar, 100 * frac, rate / 1e6);
 	fflush(stderr);
+	p->drawn = 1;
 }
 
 void progress_start(struct progress *p, const char *label, uint64_t total, int quiet)
 {
 	p->on = !quiet && isatty(STDERR_FILENO);
+	p->quiet = quiet;
+	p->drawn = 0;
 	p->label = label;
 	p->unit = NULL;
 	p->total = total;
@@ -54,6 +59,29 @@ void progress_add(struct progress *p, uint64_t n)
 		p->last = t;
 		draw(p);
 	}
+}
+
+void progress_set(struct progress *p, uint64_t done)
+{
+	if (done > p->done)
+		progress_add(p, done - p->done);
+}
+
+void progress_line(struct progress *p, const char *fmt, ...)
+{
+	va_list ap;
+	if (p->quiet)
+		return;
+	if (p->drawn)
+		fputs("\r\033[K", stderr);   /* the bar's line, erased; it is drawn again below the text */
+	fprintf(stderr, "%s: ", prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (p->drawn)
+		draw(p);
+	fflush(stderr);
 }
 
 void progress_end(struct progress *p)

@@ -13,6 +13,7 @@
 #include "dtype.h"
 #include "err.h"
 #include "lmio.h"
+#include "progress.h"
 #include "rec.h"
 #include "train.h"
 
@@ -43,22 +44,18 @@ static const char usage_text[] =
 "      --log-every N     progress line every N steps (default: 20 lines a run)\n"
 "  -o, --output OUT      where to write the model: a Hugging Face directory, a file ending\n"
 "                        in .safetensors, or - (a stream on standard output)\n"
-"  -q, --quiet           no progress lines\n"
+"  -q, --quiet           no progress bar or lines\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
-struct progress_ctx {
-	int quiet;
-};
-
 static void on_report(void *ctx, const struct train_report *r)
 {
-	if (((struct progress_ctx *)ctx)->quiet)
-		return;
-	fprintf(stderr, "%s: step %ld/%ld loss %.4f lr %.3g grad-norm %.3g tokens/s %.0f\n", prog_name, r->step,
-	        r->steps, r->loss, r->lr, r->grad_norm, r->tokens_per_s);
+	struct progress *pg = ctx;
+	progress_set(pg, (uint64_t)r->step);
+	progress_line(pg, "step %ld/%ld loss %.4f lr %.3g grad-norm %.3g tokens/s %.0f", r->step, r->steps, r->loss,
+	              r->lr, r->grad_norm, r->tokens_per_s);
 }
 
 /* The parent directory of out must exist before hours of training are spent. */
@@ -133,7 +130,7 @@ int main(int argc, char **argv)
 	double *w = NULL;
 	int ntask = 0, tie = 0, dt = DT_BF16, warmup_set = 0, c;
 	long every = 0;
-	struct progress_ctx pc = { 0 };
+	int quiet = 0;
 	prog_init(argv[0]);
 	train_opts_default(&o);
 	while ((c = getopt_long(argc, argv, "t:i:c:n:b:T:s:d:j:o:qh", lo, NULL)) != -1) {
@@ -173,7 +170,7 @@ int main(int argc, char **argv)
 		case 'j': o.threads = (int)arg_int("--threads", optarg, 1, 256); break;
 		case O_LOG: every = arg_int("--log-every", optarg, 1, 1L << 40); break;
 		case 'o': out = optarg; break;
-		case 'q': pc.quiet = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_VERSION: print_version(); return 0;
 		default: fputs(usage_text, stderr); return EXIT_USAGE;
@@ -230,11 +227,15 @@ int main(int argc, char **argv)
 			die_err();
 
 	struct train_result res;
-	if (train_run(m, tasks, w, ntask, &o, every, on_report, &pc, &res) < 0)
+	struct progress pg;
+	progress_start_count(&pg, "ckpt-train", (uint64_t)o.steps, "step", quiet);
+	int rc = train_run(m, tasks, w, ntask, &o, every, on_report, &pg, &res);
+	progress_end(&pg);
+	if (rc < 0)
 		die_err();
 	if (res.skipped)
 		warnmsg("%ld of %ld steps skipped: non-finite gradient (try a lower --lr)", res.skipped, o.steps);
-	if (res.truncated && !pc.quiet)
+	if (res.truncated && !quiet)
 		warnmsg("%ld examples longer than --seq %d were cut", res.truncated, o.seq);
 
 	json_object *meta = provenance(init, spec, paths, w, ntask, &o, &res);
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 	const char *donor = init && stat(init, &st) == 0 && S_ISDIR(st.st_mode) ? init : NULL;
 	if (lmio_save(m, out, dt, donor, meta) < 0)
 		die_err();
-	if (!pc.quiet)
+	if (!quiet)
 		fprintf(stderr, "%s: %s: %ld steps, %ld tokens in %.1f s (%.0f tokens/s), loss %.4f -> %.4f\n",
 		        prog_name, out, o.steps, res.tokens, res.seconds, res.seconds > 0 ? res.tokens / res.seconds : 0,
 		        res.first_loss, res.last_loss);
