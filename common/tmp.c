@@ -216,3 +216,42 @@ int tmp_commit(const char *tmp, const char *path, int is_dir)
 		nreg = nreg - 1;
 	return 0;
 }
+
+int tmp_make_parents(const char *path)
+{
+	char *d = strdup(path);
+	if (!d)
+		return err_oom();
+	char *slash = strrchr(d, '/');
+	int rc = 0;
+	if (!slash || slash == d) {   /* the current or the root directory */
+		free(d);
+		return 0;
+	}
+	*slash = 0;
+	/* Each prefix in turn, from the top; an existing one is fine when it is a directory. */
+	for (char *p = d + 1;; p++) {
+		if (*p != '/' && *p != 0)
+			continue;
+		char c = *p;
+		*p = 0;
+		struct stat st;
+		if (mkdir(d, 0777) < 0 && errno != EEXIST) {
+			rc = err_set("%s:", d);
+			break;
+		}
+		if (stat(d, &st) < 0) {
+			rc = err_set("%s:", d);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = err_set("%s: not a directory", d);
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(d);
+	return rc;
+}

@@ -22,5 +22,9 @@ void tmp_remove_now(void);
 /* Rename a finished temporary into place and forget it. A directory replacing an existing
  * checkpoint directory moves the old one aside first and removes it after. -1 on error. */
 int tmp_commit(const char *tmp, const char *path, int is_dir);
+/* Make the missing directories above path (as mkdir -p of its dirname would), so an output can be
+ * written there. They stay when the program fails, as mkdir -p's would. -1 with err_set
+ * ("DIR: why") on error, e.g. when a component is a file. */
+int tmp_make_parents(const char *path);
 
 #endif

@@ -15,6 +15,7 @@
 #include "lmio.h"
 #include "progress.h"
 #include "rec.h"
+#include "tmp.h"
 #include "train.h"
 
 static const char usage_text[] =
@@ -43,7 +44,8 @@ static const char usage_text[] =
 "  -j, --threads N       threads (default 1); the output does not depend on N\n"
 "      --log-every N     progress line every N steps (default: 20 lines a run)\n"
 "  -o, --output OUT      where to write the model: a Hugging Face directory, a file ending\n"
-"                        in .safetensors, or - (a stream on standard output)\n"
+"                        in .safetensors, or - (a stream on standard output); missing\n"
+"                        parent directories are made\n"
 "  -q, --quiet           no progress bar or lines\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
@@ -58,11 +60,14 @@ static void on_report(void *ctx, const struct train_report *r)
 	              r->lr, r->grad_norm, r->tokens_per_s);
 }
 
-/* The parent directory of out must exist before hours of training are spent. */
+/* The parent directory of out is made (as mkdir -p would) and must be writable before hours of
+ * training are spent. */
 static void check_output(const char *out)
 {
 	if (strcmp(out, "-") == 0)
 		return;
+	if (tmp_make_parents(out) < 0)
+		die("%s: %s", out, err_get());
 	char *d = xstrdup(out), *dir = dirname(d);
 	struct stat st;
 	if (stat(dir, &st) < 0)

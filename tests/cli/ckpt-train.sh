@@ -181,9 +181,11 @@ ok_run "a safetensors file that is not a Llama" st-gen -o notllama.safetensors
 fail_run 1 '^ckpt-train: notllama.safetensors: ' "--init not a Llama" ckpt-train -t t/copy.train.jsonl --init notllama.safetensors -o x
 printf 'garbage' > junk.safetensors
 fail_run 1 '^ckpt-train: junk.safetensors: ' "--init garbage" ckpt-train -t t/copy.train.jsonl --init junk.safetensors -o x
-fail_run 1 '^ckpt-train: nodir/x: nodir: No such file' "output directory missing" ckpt-train -t t/copy.train.jsonl $M -o nodir/x
+ok_run "-o in directories that do not exist yet" ckpt-train -q -t t/copy.train.jsonl $M --steps 2 -o zoo/deep/base
+check "they are made, as mkdir -p would" '[ -f zoo/deep/base/model.safetensors ] && [ -f zoo/deep/base/config.json ]'
 touch afile
 fail_run 1 '^ckpt-train: afile/x: afile: not a directory' "output parent is a file" ckpt-train -t t/copy.train.jsonl $M -o afile/x
+fail_run 1 '^ckpt-train: afile/sub/x: afile: not a directory' "a file above the output's parent" ckpt-train -t t/copy.train.jsonl $M -o afile/sub/x
 check "nothing written on errors" '[ ! -e x ] && [ -z "$(ls -A . | grep tmp)" ]'
 
 t_done
