@@ -31,7 +31,6 @@ skip() {
 # known PAGE N: why block N of PAGE fails for now (empty: it must pass)
 known() {
 	case "$1 $2" in
-	"task-gen.1 1") echo "ckpt-train -o zoo/base: ckpt-train does not make the parent directory yet" ;;
 	"recycle-optimize.1 3") echo "optimize.mk included first: 'WORK=DIR is required' (the lead's, issue 15)" ;;
 	esac
 }
