@@ -93,11 +93,12 @@ static int is_alnum(int32_t c)
 
 /* ---- regexes: Oniguruma's dialect (what tokenizers compiles) run by PCRE2 ---- */
 
-/* Oniguruma's \s in Unicode mode is the White_Space property; PCRE2's differs (no U+0085), so
- * the class is spelled out. Its \w is letters, marks, decimal digits and connector punctuation,
- * and its \h is a hexadecimal digit. */
+/* Oniguruma's \s in Unicode mode is U+0009..U+000D, U+0085 and the Z categories; PCRE2's lacks
+ * U+0085, so the class is spelled out. Its \w is letters, marks, numbers and connector
+ * punctuation, its \h a hexadecimal digit. In its Ruby syntax (the default) ^ and $ match at line
+ * ends (PCRE2_MULTILINE), "(?m)" is PCRE2's "(?s)", and "[" inside a class opens a nested set. */
 #define ONIG_SPACE "\\t-\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
-#define ONIG_WORD "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"
+#define ONIG_WORD "\\p{L}\\p{M}\\p{N}\\p{Pc}"
 #define ONIG_HEX "0-9a-fA-F"
 
 static int onig_to_pcre(const char *re, tok_buf *out)
@@ -121,6 +122,9 @@ static int onig_to_pcre(const char *re, tok_buf *out)
 				rc = tok_buf_add(out, "[^", 2) || tok_buf_add(out, cls, strlen(cls)) || tok_buf_add(out, "]", 1);
 			}
 			p++;
+		} else if (!in_class && p[0] == '(' && p[1] == '?' && strspn(p + 2, "imx-") && strcspn(p + 2, ":)") &&
+		           memchr(p + 2, 'm', strcspn(p + 2, ":)"))) {
+			return err_set("regex \"%s\": the (?m) option is not supported", re);
 		} else if (*p == '[') {
 			if (in_class)
 				return err_set("regex \"%s\": nested character classes are not supported", re);
@@ -156,7 +160,7 @@ static int pattern_regex(pattern *p, const char *re)
 	}
 	int ec;
 	PCRE2_SIZE eo;
-	p->re = pcre2_compile((PCRE2_SPTR)b.p, b.n, PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
+	p->re = pcre2_compile((PCRE2_SPTR)b.p, b.n, PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
 	free(b.p);
 	if (!p->re) {
 		PCRE2_UCHAR msg[256];

@@ -97,14 +97,14 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_err("no tokenizer given");
-	tok *t = tok_load(argv[optind++]);
-	if (!t)
-		die_err();
 	int nstdin = 0;
-	for (int i = optind; i < argc; i++)
+	for (int i = optind + 1; i < argc; i++)
 		nstdin += !strcmp(argv[i], "-");
 	if (nstdin > 1)
 		usage_err("standard input is given twice");
+	tok *t = tok_load(argv[optind++]);
+	if (!t)
+		die_err();
 	if (optind == argc)
 		run(t, "-", decode, flags);
 	for (int i = optind; i < argc; i++)
