@@ -1,12 +1,14 @@
 /* st-gen — writes deterministic pseudo-random checkpoints for tests and benchmarks.
  *
- *   st-gen [--seed S] [-t DTYPE] [--scale X] [--llama hidden=H,layers=L,vocab=V,ff=F[,heads=A,kv=K]]
+ *   st-gen [--seed S] [-t DTYPE] [--scale X]
+ *          [--llama hidden=H,layers=L,vocab=V,ff=F[,heads=A,kv=K,tie=1,qkvbias=1]]
  *          [--tensor NAME:DTYPE:D0xD1x...]... [--shard-size SIZE] [--config FILE] -o PATH|-
  *
  * Values are scale × (uniform in [-1,1)), from a splitmix64 stream seeded by S and the tensor's
  * name, so one tensor's values do not depend on which other tensors exist. Integer tensors get
  * small integers. --llama adds the tensors of a Llama model with Hugging Face names (and writes its
- * config.json when the output is a directory). */
+ * config.json when the output is a directory); tie=1 leaves lm_head out (tied embeddings),
+ * qkvbias=1 adds q/k/v projection biases (a Qwen2: give its config.json with --config). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,7 +76,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'L': {
-			int h = 64, l = 2, v = 256, f = 128, a = 4, k = 0;
+			int h = 64, l = 2, v = 256, f = 128, a = 4, k = 0, tie = 0, qkvb = 0;
 			for (char *p = optarg; *p; ) {
 				char key[32];
 				int val, n;
@@ -86,6 +88,8 @@ int main(int argc, char **argv)
 				else if (!strcmp(key, "ff")) f = val;
 				else if (!strcmp(key, "heads")) a = val;
 				else if (!strcmp(key, "kv")) k = val;
+				else if (!strcmp(key, "tie")) tie = val;
+				else if (!strcmp(key, "qkvbias")) qkvb = val;
 				else usage_err("bad --llama key %s", key);
 				p += n;
 				if (*p == ',')
@@ -105,6 +109,10 @@ int main(int argc, char **argv)
 				add(nm, dt, 2, (int64_t[]){ (int64_t)k * hd, h });
 				snprintf(nm, sizeof nm, "model.layers.%d.self_attn.v_proj.weight", i);
 				add(nm, dt, 2, (int64_t[]){ (int64_t)k * hd, h });
+				for (int b = 0; qkvb && b < 3; b++) {
+					snprintf(nm, sizeof nm, "model.layers.%d.self_attn.%c_proj.bias", i, "qkv"[b]);
+					add(nm, dt, 1, (int64_t[]){ (int64_t)(b ? k : a) * hd });
+				}
 				snprintf(nm, sizeof nm, "model.layers.%d.self_attn.o_proj.weight", i);
 				add(nm, dt, 2, (int64_t[]){ h, (int64_t)a * hd });
 				snprintf(nm, sizeof nm, "model.layers.%d.post_attention_layernorm.weight", i);
@@ -117,13 +125,14 @@ int main(int argc, char **argv)
 				add(nm, dt, 2, (int64_t[]){ h, f });
 			}
 			add("model.norm.weight", dt, 1, (int64_t[]){ h });
-			add("lm_head.weight", dt, 2, (int64_t[]){ v, h });
+			if (!tie)
+				add("lm_head.weight", dt, 2, (int64_t[]){ v, h });
 			snprintf(config, sizeof config,
 			         "{\"architectures\":[\"LlamaForCausalLM\"],\"model_type\":\"llama\",\"hidden_size\":%d,"
 			         "\"intermediate_size\":%d,\"num_hidden_layers\":%d,\"num_attention_heads\":%d,"
 			         "\"num_key_value_heads\":%d,\"vocab_size\":%d,\"rms_norm_eps\":1e-05,\"rope_theta\":10000.0,"
-			         "\"max_position_embeddings\":512,\"tie_word_embeddings\":false,\"hidden_act\":\"silu\","
-			         "\"torch_dtype\":\"%s\"}", h, f, l, a, k, v, dtype_torch_name(dt));
+			         "\"max_position_embeddings\":512,\"tie_word_embeddings\":%s,\"hidden_act\":\"silu\","
+			         "\"torch_dtype\":\"%s\"}", h, f, l, a, k, v, tie ? "true" : "false", dtype_torch_name(dt));
 			break;
 		}
 		default:
