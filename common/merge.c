@@ -190,7 +190,7 @@ struct merger {
 	uint64_t **hist;        /* per thread: 2^HIST_BITS counts, for TIES thresholds (on use) */
 
 	/* the current tensor */
-	int dt;
+	int *dt;                /* (n + 1) the dtype of each input's elements, then the base's */
 	uint64_t numel;
 	double *coef;           /* the factor of input i's elements (SLERP: per tensor) */
 	unsigned char *active;  /* coef[i] != 0: input i is read */
@@ -278,11 +278,12 @@ merger *merge_new(const struct merge_params *p)
 	m->thr = calloc(n, sizeof *m->thr);
 	m->last = calloc(n, sizeof *m->last);
 	m->trim = calloc(n, 1);
+	m->dt = calloc(n + 1, sizeof *m->dt);
 	m->nt = p->threads;
 	m->scratch = calloc(p->threads, sizeof *m->scratch);
 	m->hist = calloc(p->threads, sizeof *m->hist);
 	if (!m->given || !m->eff || !m->coef || !m->active || !m->dare_key || !m->thr || !m->last ||
-	    !m->trim || !m->scratch || !m->hist) {
+	    !m->trim || !m->dt || !m->scratch || !m->hist) {
 		err_oom();
 		goto fail;
 	}
@@ -327,6 +328,7 @@ void merge_free(merger *m)
 	free(m->eff);
 	free(m->coef);
 	free(m->active);
+	free(m->dt);
 	free(m->dare_key);
 	free(m->thr);
 	free(m->last);
@@ -501,14 +503,14 @@ static void slerp_worker(void *ctx, int tid, int nt)
 	struct prep *pp = ctx;
 	merger *m = pp->m;
 	double *a = m->scratch[tid], *b = a + BLK;
-	size_t isz = dtype_size(m->dt);
+	size_t isz0 = dtype_size(m->dt[0]), isz1 = dtype_size(m->dt[1]);
 	for (uint64_t k = pp->nblk * tid / nt; k < pp->nblk * (tid + 1) / nt; k++) {
 		double aa = 0, bb = 0, ab = 0;
 		uint64_t end = (k + 1) * SLERP_BLK < m->numel ? (k + 1) * SLERP_BLK : m->numel;
 		for (uint64_t s = k * SLERP_BLK; s < end; s += BLK) {
 			size_t len = end - s < BLK ? (size_t)(end - s) : BLK;
-			cvt_to_f64(a, m->dt, (const char *)pp->src[0] + s * isz, len);
-			cvt_to_f64(b, m->dt, (const char *)pp->src[1] + s * isz, len);
+			cvt_to_f64(a, m->dt[0], (const char *)pp->src[0] + s * isz0, len);
+			cvt_to_f64(b, m->dt[1], (const char *)pp->src[1] + s * isz1, len);
 			for (size_t j = 0; j < len; j++) {
 				aa += a[j] * a[j];
 				bb += b[j] * b[j];
@@ -552,12 +554,18 @@ static int slerp_coefs(merger *m, const void *const *src)
 	return 0;
 }
 
-int merge_begin_tensor(merger *m, const char *name, int dt, uint64_t n, const void *const *src,
+int merge_begin_tensor(merger *m, const char *name, const int *dt, uint64_t n, const void *const *src,
                        const void *base)
 {
-	if (!dtype_is_float(dt))
-		return err_set("tensor %s: %s elements cannot be merged", name, dtype_name(dt));
-	m->dt = dt;
+	for (size_t i = 0; i <= m->n; i++) {
+		if (i == m->n && !merge_method_uses_base(m->method)) {
+			m->dt[i] = DT_F32;   /* no base: never read */
+			continue;
+		}
+		if (!dtype_is_float(dt[i]))
+			return err_set("tensor %s: %s elements cannot be merged", name, dtype_name(dt[i]));
+		m->dt[i] = dt[i];
+	}
 	m->numel = n;
 	m->dare_thr = dare_threshold(m->density);
 	for (size_t i = 0; i < m->n; i++) {

@@ -73,13 +73,14 @@ int merge_input_used(const merger *m, size_t i);
 /* merge_method_whole_tensor() for this merger's method and density. */
 int merge_whole_tensor(const merger *m);
 
-/* Start tensor `name` (n elements of the float dtype dt in every input and base). For a method
+/* Start tensor `name`: n elements in every input and base, of the float dtype dt[i] in input i
+ * and dt[n] in the base (ignored by a method without base); the dtypes may differ. For a method
  * that needs the whole tensor (merge_method_whole_tensor()), src[i] and base hold all of it; else
  * they may be NULL. src[i] of an input whose weight is 0 is never read and may be NULL. */
-int merge_begin_tensor(merger *m, const char *name, int dt, uint64_t n,
+int merge_begin_tensor(merger *m, const char *name, const int *dt, uint64_t n,
                        const void *const *src, const void *base);
 /* Elements [off, off + cnt) of the current tensor: src[i] and base point at element off of each
- * input (whole-tensor methods: the same pointers as given to merge_begin_tensor, plus off), out
+ * input (in its own dtype) (whole-tensor methods: the same pointers as given to merge_begin_tensor, plus off), out
  * receives cnt elements of out_dt (a float dtype). */
 int merge_apply(merger *m, uint64_t off, size_t cnt, const void *const *src, const void *base,
                 int out_dt, void *out);
@@ -95,14 +96,14 @@ int merge_dare_keep(uint64_t seed, size_t input, const char *name, uint64_t inde
  * acc, ...}. names: the inputs' names; base_name NULL without a base. Caller frees. */
 char *merge_provenance(const merger *m, const char *const *names, const char *base_name);
 
-/* Check that every input (and base) holds the same tensor names, dtypes and shapes; the first
- * difference names the tensor and both checkpoints. The output order is that of the first input
+/* Check that every input (and base) holds the same tensor names and shapes, and dtypes that are
+ * the same or both float; the first difference names the tensor and both checkpoints. The output order is that of the first input
  * that is a stream (or of in[0]); every other stream must hold the tensors in that order. Returns
  * the checkpoint whose order the output follows, NULL on error. */
 st_ckpt *merge_check(st_ckpt *const *in, size_t n, st_ckpt *base);
 
 /* Merge in[0..n) (and base) into w, which the caller made with st_create() and will st_commit() or
- * st_abort(): declares the tensors (float ones as out_dt, or their own dtype when out_dt < 0),
+ * st_abort(): declares the tensors (float ones as out_dt, or when out_dt < 0 as their dtype in in[0]),
  * then writes them in order. Integer and other non-float tensors must be identical in every input
  * and are copied. progress, when not NULL, is called after each piece with the bytes written so
  * far and the total. */

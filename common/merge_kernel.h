@@ -127,7 +127,7 @@ static void F(kern)(const merger *m, const struct job *jb, size_t s, size_t len,
 {
 	T *restrict x = scratch, *restrict acc = x + BLK, *restrict bb = acc + BLK;
 	T *restrict d = bb + BLK, *restrict e = d + m->n * BLK;
-	size_t isz = dtype_size(m->dt), n = m->n, na = 0;
+	size_t n = m->n, na = 0;
 	uint64_t g0 = jb->off + s;
 	int ties = m->method == MERGE_TIES || m->method == MERGE_DARE_TIES;
 	int dare = m->method == MERGE_DARE_LINEAR || m->method == MERGE_DARE_TIES;
@@ -138,12 +138,12 @@ static void F(kern)(const merger *m, const struct job *jb, size_t s, size_t len,
 			if (!m->active[i])
 				continue;
 			T w = (T)m->coef[i];
-			const unsigned char *restrict p = (const unsigned char *)jb->src[i] + s * isz;
-			if (na++ > 0 && m->dt == DT_BF16 && len == BLK) {   /* the hot loop, fused */
+			const unsigned char *restrict p = (const unsigned char *)jb->src[i] + s * dtype_size(m->dt[i]);
+			if (na++ > 0 && m->dt[i] == DT_BF16 && len == BLK) {   /* the hot loop, fused */
 				F(axpy_bf16)(acc, p, w);
 				continue;
 			}
-			F(load)(x, m->dt, p, len);
+			F(load)(x, m->dt[i], p, len);
 			if (na == 1)
 				F(vscale)(acc, x, w, len);
 			else
@@ -154,12 +154,12 @@ static void F(kern)(const merger *m, const struct job *jb, size_t s, size_t len,
 		F(store)(jb->out_dt, out, acc, len);
 		return;
 	}
-	F(load)(bb, m->dt, (const char *)jb->base + s * isz, len);
+	F(load)(bb, m->dt[n], (const char *)jb->base + s * dtype_size(m->dt[n]), len);
 	for (size_t i = 0; i < n; i++) {
 		if (!m->active[i])
 			continue;
 		T w = (T)m->coef[i];
-		F(load)(x, m->dt, (const char *)jb->src[i] + s * isz, len);
+		F(load)(x, m->dt[i], (const char *)jb->src[i] + s * dtype_size(m->dt[i]), len);
 		F(vsub)(x, bb, len);                       /* the task vector δ */
 		if (dare)
 			F(dare)(x, e, m->dare_key[i], g0, m->dare_thr, dens, len);
@@ -206,13 +206,12 @@ static void F(kern)(const merger *m, const struct job *jb, size_t s, size_t len,
 	F(store)(jb->out_dt, out, acc, len);
 }
 
-/* The keys of |δ| for elements [s, s + len) of one input. */
-static INLINE void F(keys)(KEYT *restrict key, T *restrict x, T *restrict bb, int dt,
-                              const void *src, const void *base, uint64_t s, size_t len)
+/* The keys of |δ| for elements [s, s + len) of one input (of dtype dt; the base's: bdt). */
+static INLINE void F(keys)(KEYT *restrict key, T *restrict x, T *restrict bb, int dt, int bdt,
+                           const void *src, const void *base, uint64_t s, size_t len)
 {
-	size_t isz = dtype_size(dt);
-	F(load)(x, dt, (const char *)src + s * isz, len);
-	F(load)(bb, dt, (const char *)base + s * isz, len);
+	F(load)(x, dt, (const char *)src + s * dtype_size(dt), len);
+	F(load)(bb, bdt, (const char *)base + s * dtype_size(bdt), len);
 	FOR_J(len, key[j] = F(key)(x[j] - bb[j]));
 }
 
@@ -244,7 +243,7 @@ static void F(ties_threshold)(merger *m, size_t i, const void *src, const void *
 		memset(hist, 0, nb * sizeof *hist);
 		for (uint64_t s = 0; s < n; s += BLK) {
 			size_t len = n - s < BLK ? (size_t)(n - s) : BLK;
-			F(keys)(key, x, bb, m->dt, src, base, s, len);
+			F(keys)(key, x, bb, m->dt[i], m->dt[m->n], src, base, s, len);
 			if (done == 0)
 				for (size_t j = 0; j < len; j++)
 					hist[key[j] >> lo]++;
@@ -264,7 +263,7 @@ static void F(ties_threshold)(merger *m, size_t i, const void *src, const void *
 		return;
 	for (uint64_t s = 0, seen = 0; s < n; s += BLK) {
 		size_t len = n - s < BLK ? (size_t)(n - s) : BLK;
-		F(keys)(key, x, bb, m->dt, src, base, s, len);
+		F(keys)(key, x, bb, m->dt[i], m->dt[m->n], src, base, s, len);
 		for (size_t j = 0; j < len; j++)
 			if (key[j] == prefix && ++seen == need) {
 				m->last[i] = s + j;

@@ -48,7 +48,8 @@ static int check_one(st_ckpt *ref, st_ckpt *c)
 		char s1[256], s2[256];
 		if (!tc)
 			return err_set("%s: tensor %s: missing (%s has it)", st_arg(c), tr->name, st_arg(ref));
-		if (tc->dtype != tr->dtype)
+		/* Float tensors merge across dtypes (converted on the way in); others are copied. */
+		if (tc->dtype != tr->dtype && !(dtype_is_float(tc->dtype) && dtype_is_float(tr->dtype)))
 			return err_set("%s: tensor %s: dtype %s differs from %s in %s", st_arg(c), tr->name,
 			               dtype_name(tc->dtype), dtype_name(tr->dtype), st_arg(ref));
 		if (!same_shape(tc, tr)) {
@@ -97,6 +98,7 @@ struct run {
 	st_ckpt *base;
 	st_writer *w;
 	const struct st_tensor **ti;    /* the current tensor in each input; [n]: base */
+	int *dt;                        /* its dtype in each input; [n]: base */
 	const void **src;               /* the inputs' current pieces */
 	void *out;                      /* one output piece */
 	size_t out_cap;
@@ -184,15 +186,21 @@ static int seek_all(struct run *r)
 	return 0;
 }
 
+/* Bytes of element dtype of input i (or the base, i = n). */
+static size_t isz_of(const struct run *r, size_t i) { return dtype_size(r->dt[i]); }
+
 static int merge_chunked(struct run *r, const struct st_tensor *t, int out_dt)
 {
-	size_t isz = dtype_size(t->dtype), osz = dtype_size(out_dt), nsrc = r->base ? 1 : 0;
-	for (size_t i = 0; i < r->n; i++)
-		nsrc += merge_input_used(r->m, i);
+	size_t osz = dtype_size(out_dt), nsrc = r->base ? 1 : 0, isz = 1;
+	for (size_t i = 0; i <= r->n; i++)
+		if (ck_of(r, i) && (i == r->n || merge_input_used(r->m, i))) {
+			nsrc += i < r->n;
+			isz = isz_of(r, i) > isz ? isz_of(r, i) : isz;   /* the widest input sizes the piece */
+		}
 	size_t piece = PIECE_BUDGET / (nsrc ? nsrc : 1);
 	piece = piece < PIECE_MIN ? PIECE_MIN : piece > ST_CHUNK ? ST_CHUNK : piece;
 	piece /= isz;
-	if (seek_all(r) < 0 || merge_begin_tensor(r->m, t->name, t->dtype, t->numel, NULL, NULL) < 0 ||
+	if (seek_all(r) < 0 || merge_begin_tensor(r->m, t->name, r->dt, t->numel, NULL, NULL) < 0 ||
 	    out_room(r, piece * osz) < 0)
 		return -1;
 	const void *basep = NULL;
@@ -203,17 +211,17 @@ static int merge_chunked(struct run *r, const struct st_tensor *t, int out_dt)
 			*dst = NULL;
 			if (!ck_of(r, i) || (i < r->n && !merge_input_used(r->m, i)))
 				continue;
-			ssize_t got = st_read(ck_of(r, i), dst, cnt * isz);
+			ssize_t got = st_read(ck_of(r, i), dst, cnt * isz_of(r, i));
 			if (got < 0)
 				return -1;
-			if ((size_t)got != cnt * isz)
+			if ((size_t)got != cnt * isz_of(r, i))
 				return err_set("%s: tensor %s: ends early", st_arg(ck_of(r, i)), t->name);
 		}
 		if (merge_apply(r->m, off, cnt, r->src, basep, out_dt, r->out) < 0)
 			return -1;
 		for (size_t i = 0; i <= r->n; i++)
 			if (ck_of(r, i))
-				release(ck_of(r, i), i < r->n ? r->src[i] : basep, cnt * isz);
+				release(ck_of(r, i), i < r->n ? r->src[i] : basep, cnt * isz_of(r, i));
 		if (wrote(r, r->out, cnt * osz) < 0)
 			return -1;
 		off += cnt;
@@ -223,7 +231,7 @@ static int merge_chunked(struct run *r, const struct st_tensor *t, int out_dt)
 
 static int merge_whole(struct run *r, const struct st_tensor *t, int out_dt)
 {
-	size_t isz = dtype_size(t->dtype), osz = dtype_size(out_dt);
+	size_t osz = dtype_size(out_dt);
 	const void *basep = NULL, **whole = calloc(r->n, sizeof *whole);
 	int rc = -1;
 	if (!whole)
@@ -237,25 +245,36 @@ static int merge_whole(struct run *r, const struct st_tensor *t, int out_dt)
 			goto out;
 	}
 	size_t piece = t->numel < WHOLE_PIECE ? (size_t)t->numel : WHOLE_PIECE;
-	if (merge_begin_tensor(r->m, t->name, t->dtype, t->numel, whole, basep) < 0 ||
+	if (merge_begin_tensor(r->m, t->name, r->dt, t->numel, whole, basep) < 0 ||
 	    out_room(r, piece * osz) < 0)
 		goto out;
 	for (uint64_t off = 0; off < t->numel; off += piece) {
 		size_t cnt = t->numel - off < piece ? (size_t)(t->numel - off) : piece;
 		for (size_t i = 0; i < r->n; i++)
-			r->src[i] = whole[i] ? (const char *)whole[i] + off * isz : NULL;
-		if (merge_apply(r->m, off, cnt, r->src, basep ? (const char *)basep + off * isz : NULL,
+			r->src[i] = whole[i] ? (const char *)whole[i] + off * isz_of(r, i) : NULL;
+		if (merge_apply(r->m, off, cnt, r->src, basep ? (const char *)basep + off * isz_of(r, r->n) : NULL,
 		                out_dt, r->out) < 0 ||
 		    wrote(r, r->out, cnt * osz) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i <= r->n; i++)
 		if (ck_of(r, i))
-			release(ck_of(r, i), i < r->n ? whole[i] : basep, t->nbytes);
+			release(ck_of(r, i), i < r->n ? whole[i] : basep, t->numel * isz_of(r, i));
 	rc = 0;
 out:
 	free(whole);
 	return rc;
+}
+
+/* The output dtype of tensor t: out_dt for a float tensor when given (>= 0), else its dtype in the
+ * first input (the inputs' float dtypes may differ); a non-float tensor keeps its own. */
+static int out_dtype(st_ckpt *first, const struct st_tensor *t, int out_dt)
+{
+	if (!dtype_is_float(t->dtype))
+		return t->dtype;
+	if (out_dt >= 0)
+		return out_dt;
+	return st_find(first, t->name)->dtype;
 }
 
 int merge_run(merger *m, st_ckpt *const *in, size_t n, st_ckpt *base, int out_dt, st_writer *w,
@@ -271,27 +290,30 @@ int merge_run(merger *m, st_ckpt *const *in, size_t n, st_ckpt *base, int out_dt
 	st_ckpt *ref = merge_check(in, n, base);
 	if (!ref)
 		return -1;
-	struct run r = { m, in, n, base, w, NULL, NULL, NULL, 0, 0, 0, progress, ctx };
+	struct run r = { m, in, n, base, w, NULL, NULL, NULL, NULL, 0, 0, 0, progress, ctx };
 	size_t nt = st_count(ref);
 	int rc = -1;
 	for (size_t j = 0; j < nt; j++) {
 		const struct st_tensor *t = st_at(ref, j);
-		int dt = dtype_is_float(t->dtype) && out_dt >= 0 ? out_dt : t->dtype;
+		int dt = out_dtype(in[0], t, out_dt);
 		if (st_add(w, t->name, dt, t->ndim, t->shape) < 0)
 			return -1;
 		r.total += t->numel * dtype_size(dt);
 	}
 	if (st_begin(w) < 0)
 		return -1;
-	if (!(r.ti = calloc(n + 1, sizeof *r.ti)) || !(r.src = calloc(n, sizeof *r.src))) {
+	if (!(r.ti = calloc(n + 1, sizeof *r.ti)) || !(r.dt = calloc(n + 1, sizeof *r.dt)) ||
+	    !(r.src = calloc(n, sizeof *r.src))) {
 		err_oom();
 		goto out;
 	}
 	for (size_t j = 0; j < nt; j++) {
 		const struct st_tensor *t = st_at(ref, j);
-		for (size_t i = 0; i <= n; i++)
+		for (size_t i = 0; i <= n; i++) {
 			r.ti[i] = ck_of(&r, i) ? st_find(ck_of(&r, i), t->name) : NULL;
-		int odt = out_dt >= 0 ? out_dt : t->dtype;
+			r.dt[i] = r.ti[i] ? r.ti[i]->dtype : DT_F32;
+		}
+		int odt = out_dtype(in[0], t, out_dt);
 		if (!dtype_is_float(t->dtype) ? copy_tensor(&r, t) < 0
 		    : merge_whole_tensor(m) ? merge_whole(&r, t, odt) < 0
 		    : merge_chunked(&r, t, odt) < 0)
@@ -300,6 +322,7 @@ int merge_run(merger *m, st_ckpt *const *in, size_t n, st_ckpt *base, int out_dt
 	rc = 0;
 out:
 	free(r.ti);
+	free(r.dt);
 	free(r.src);
 	free(r.out);
 	return rc;

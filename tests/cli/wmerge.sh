@@ -51,6 +51,32 @@ ok_run "--allow-negative" wmerge --allow-negative --no-normalize -w 3,-1 -t f32 
 ok_run "f32 of input 1" ckpt-cat -q -t f32 f1.safetensors -o f1f32.safetensors
 check "3 x - 2 x = x" 'same_data f1f32.safetensors neg.safetensors'
 
+# Mixed float dtypes: each input converted on the way in, the output in the first input's dtype
+# unless -t says otherwise. BF16 → F32 and F16 → F32 are exact, so a converted input merges to the
+# same bytes as the original.
+ckpt-cat -q -t f32 c2.safetensors -o c2f32.safetensors
+ckpt-cat -q -t f16 c3.safetensors -o c3f16.safetensors
+ckpt-cat -q -t f32 c3f16.safetensors -o c3f16f32.safetensors
+ckpt-cat -q -t f32 c1.safetensors -o c1f32.safetensors
+wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > m_same
+ok_run "BF16 + F32 + BF16" wmerge -w 0.2,0.3,0.5 c1.safetensors c2f32.safetensors c3.safetensors -o m_mix.safetensors
+check "same bytes as all BF16" 'same_data m_same m_mix.safetensors'
+check "the first input's dtype (BF16), integers kept" 'ckpt-cat -l m_mix.safetensors | grep embed_tokens | grep -q "\"BF16\"" && ckpt-cat -l m_mix.safetensors | grep "\"ids\"" | grep -q "\"I32\""'
+ok_run "F32 first: F32 out" wmerge -w 0.3,0.2,0.5 c2f32.safetensors c1.safetensors c3.safetensors -o m_f32.safetensors
+check "the first input's dtype (F32)" 'ckpt-cat -l m_f32.safetensors | grep embed_tokens | grep -q "\"F32\""'
+ok_run "-t bf16 overrides it" wmerge -t bf16 -w 0.3,0.2,0.5 c2f32.safetensors c1.safetensors c3.safetensors -o m_tb.safetensors
+wmerge -w 0.3,0.2,0.5 c2.safetensors c1.safetensors c3.safetensors > m_tb_ref
+check "-t bf16: same bytes as all BF16" 'same_data m_tb_ref m_tb.safetensors'
+ok_run "BF16 + F32 + F16, -j 3" wmerge -j 3 -w 0.2,0.3,0.5 c1.safetensors c2f32.safetensors c3f16.safetensors -o m3.safetensors
+wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3f16f32.safetensors -t bf16 > m3_ref
+check "F16 input: same bytes as its exact F32 widening" 'same_data m3_ref m3.safetensors'
+ok_run "TIES: F32 input and F32 base" wmerge -m ties -d 0.5 --base c1f32.safetensors -w 0.5,0.5 c4.safetensors c2f32.safetensors -o t_mix.safetensors
+wmerge -m ties -d 0.5 --base c1.safetensors -w 0.5,0.5 c4.safetensors c2.safetensors > t_ref
+check "TIES mixed: same bytes as all BF16" 'same_data t_ref t_mix.safetensors'
+ok_run "SLERP of BF16 and F32" wmerge -m slerp -w 0.3 c1.safetensors c2f32.safetensors -o sl_mix.safetensors
+wmerge -m slerp -w 0.3 c1.safetensors c2.safetensors > sl_ref
+check "SLERP mixed: same bytes as all BF16" 'same_data sl_ref sl_mix.safetensors'
+
 # Determinism: same command, same bytes; any -j, any --acc for an exact merge.
 wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > s1
 wmerge -w 0.2,0.3,0.5 -j 3 c1.safetensors c2.safetensors c3.safetensors > s2
@@ -187,8 +213,10 @@ bad_o 1 "f1.safetensors: tensor model.layers.1.input_layernorm.weight: not in fe
 	wmerge -w 1,1 fewer.safetensors f1.safetensors -o res.safetensors
 bad_o 1 "extra.safetensors: tensor [xy]: not in f1.safetensors" "extra tensor at the end" \
 	wmerge -w 1,1 f1.safetensors extra.safetensors -o res.safetensors
-bad_o 1 "f32.safetensors: tensor model.embed_tokens.weight: dtype F32 differs from BF16 in f1.safetensors" "dtype" \
-	wmerge -w 1,1 f1.safetensors f32.safetensors -o res.safetensors
+gen --seed 9 --tensor ids:F32:16 --tensor mask:BOOL:4x4 -o fids.safetensors
+ckpt-cat -q f1.safetensors fids.safetensors -o cfid.safetensors
+bad_o 1 "cfid.safetensors: tensor ids: dtype F32 differs from I32 in c1.safetensors" "a float and an integer tensor" \
+	wmerge -w 1,1 c1.safetensors cfid.safetensors -o res.safetensors
 bad_o 1 "wide.safetensors: tensor model.embed_tokens.weight: shape \[65,32\] differs from \[64,32\] in f1.safetensors" "shape" \
 	wmerge -w 1,1 f1.safetensors wide.safetensors -o res.safetensors
 bad_o 1 "cint.safetensors: tensor ids: differs from c1.safetensors.*I32" "integer tensor differs" \

@@ -80,7 +80,10 @@ static int run(merger *m, const char *name, int dt, size_t n, const void *const 
 {
 	size_t isz = dtype_size(dt), osz = dtype_size(out_dt);
 	const void *s[MAXN];
-	if (merge_begin_tensor(m, name, dt, n, src, base) < 0)
+	int dts[MAXN + 1];
+	for (size_t i = 0; i <= MAXN; i++)
+		dts[i] = dt;
+	if (merge_begin_tensor(m, name, dts, n, src, base) < 0)
 		return -1;
 	for (size_t off = 0; off < n; off += piece) {
 		size_t cnt = n - off < piece ? n - off : piece;
