@@ -21,6 +21,8 @@ static const char usage_text[] =
 "\n"
 "  -l, --list            print one NDJSON record per tensor: name, dtype, shape, bytes, file\n"
 "      --stats           with the list: min, max, mean, std, absmax, nan, inf (implies --list)\n"
+"      --meta            print each checkpoint's __metadata__ as one JSON object a line; values\n"
+"                        holding JSON (recycle.merge, recycle.train, config) as JSON\n"
 "  -s, --select GLOB     only tensors whose name matches GLOB (repeatable)\n"
 "  -x, --exclude GLOB    leave out tensors whose name matches GLOB (repeatable)\n"
 "  -t, --dtype DTYPE     convert floating tensors to f32, f16 or bf16 (integers untouched)\n"
@@ -38,7 +40,7 @@ static const char usage_text[] =
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
 struct opts {
-	int list, stats, check, quiet, dtype, zlevel, zthreads;
+	int list, stats, meta, check, quiet, dtype, zlevel, zthreads;
 	const char **sel, **exc;
 	int nsel, nexc;
 	const char *out;
@@ -98,6 +100,39 @@ static void list_tensor(st_ckpt *ck, const struct st_tensor *t, const struct opt
 	json_object_put(r);
 }
 
+/* The __metadata__ of ck as one record: a value that is the text of a JSON object or array (the
+ * provenance and the config recycle writes) is given as that JSON, so a reader needs no second
+ * parse; every other value stays a string. */
+static void print_meta(st_ckpt *ck)
+{
+	json_object *m = st_meta_all(ck), *r = json_object_new_object();
+	if (!r)
+		die("out of memory");
+	if (m) {
+		json_object_object_foreach(m, k, v) {
+			const char *text = json_object_get_string(v);
+			json_object *j = NULL;
+			if (text[strspn(text, " \t\r\n")] == '{' || text[strspn(text, " \t\r\n")] == '[') {
+				json_tokener *tok = json_tokener_new();
+				if (!tok)
+					die("out of memory");
+				json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+				j = json_tokener_parse_ex(tok, text, (int)strlen(text));
+				if (json_tokener_get_error(tok) != json_tokener_success ||
+				    json_tokener_get_parse_end(tok) != strlen(text)) {
+					json_object_put(j);
+					j = NULL;
+				}
+				json_tokener_free(tok);
+			}
+			json_object_object_add(r, k, j ? j : json_object_get(v));
+		}
+	}
+	if (rec_write(stdout, r) < 0)
+		die_err();
+	json_object_put(r);
+}
+
 /* Copy (and convert) the current tensor of ck to w, chunk by chunk. */
 static void copy_tensor(st_ckpt *ck, const struct st_tensor *t, int dt, st_writer *w, void *cbuf,
                         struct progress *pg)
@@ -126,9 +161,9 @@ static void copy_tensor(st_ckpt *ck, const struct st_tensor *t, int dt, st_write
 
 int main(int argc, char **argv)
 {
-	enum { O_STATS = 256, O_SHARD, O_CHECK, O_VERSION, O_THREADS };
+	enum { O_STATS = 256, O_META, O_SHARD, O_CHECK, O_VERSION, O_THREADS };
 	static const struct option lo[] = {
-		{ "list", 0, 0, 'l' }, { "stats", 0, 0, O_STATS }, { "select", 1, 0, 's' },
+		{ "list", 0, 0, 'l' }, { "stats", 0, 0, O_STATS }, { "meta", 0, 0, O_META }, { "select", 1, 0, 's' },
 		{ "exclude", 1, 0, 'x' }, { "dtype", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "threads", 1, 0, O_THREADS },
 		{ "check", 0, 0, O_CHECK }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
@@ -146,6 +181,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'l': o.list = 1; break;
 		case O_STATS: o.stats = o.list = 1; break;
+		case O_META: o.meta = 1; break;
 		case 's': o.sel[o.nsel++] = optarg; break;
 		case 'x': o.exc[o.nexc++] = optarg; break;
 		case 't':
@@ -185,6 +221,8 @@ int main(int argc, char **argv)
 		usage_err("--list and -o do not go together");
 	if (o.check && (o.list || o.out))
 		usage_err("--check prints nothing: it does not go with --list or -o");
+	if (o.meta && (o.list || o.out || o.check || o.dtype >= 0 || o.nsel || o.nexc))
+		usage_err("--meta prints the metadata only: it does not go with --list, --check, -o, -t, -s or -x");
 
 	nin = argc - optind;
 	in = xcalloc((size_t)nin, sizeof *in);
@@ -210,6 +248,12 @@ int main(int argc, char **argv)
 			if (r < 0)
 				die_err();
 		}
+		goto done;
+	}
+
+	if (o.meta) {
+		for (int i = 0; i < nin; i++)
+			print_meta(in[i]);
 		goto done;
 	}
 

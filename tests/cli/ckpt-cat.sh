@@ -9,7 +9,7 @@ field() { sed -n -E "s/.*\"$1\":(\"[^\"]*\"|[^,}]*).*/\1/p"; }  # one field of N
 names() { field name | tr -d '"'; }
 
 ok_run "--help" ckpt-cat --help
-for o in --list --stats --select --exclude --dtype --output --shard-size --zstd --threads --check --quiet --version; do
+for o in --list --stats --meta --select --exclude --dtype --output --shard-size --zstd --threads --check --quiet --version; do
 	grep -q -- "$o" out || t_notok "--help mentions $o"
 done
 ok_run "--version" ckpt-cat --version
@@ -270,6 +270,20 @@ fail_run 1 "^ckpt-cat: tensor b is in both <stdin> and AB\.safetensors" \
 check "a name in two inputs, -o dir: nothing left" 'nothing_left dupd'
 ok_run "a name in two inputs but excluded" ckpt-cat -x a A.safetensors AB.safetensors
 check "excluded duplicate: b and c only" '[ "$(ckpt-cat -l - < out | names | tr "\n" " ")" = "b c " ]'
+
+# ---- --meta: the __metadata__ as one JSON object a line, JSON-valued entries as JSON ----
+H='{"__metadata__":{"format":"pt","note":"a {brace\" and a \"quote","recycle.merge":"{\"method\":\"linear\",\"inputs\":[\"a,b\",\"c\"],\"weights\":[0.10000000000000001,0.9]}","bad":"{not json"},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+mkst meta.safetensors "$H" '\0\0\200\077'
+ok_run "--meta" ckpt-cat --meta meta.safetensors
+check "one line, provenance as JSON, weights at full precision, other values strings" '[ "$(wc -l < out)" = 1 ] &&
+	grep -qF "\"weights\":[0.10000000000000001,0.9]" out && [ "$(jq -r ".\"recycle.merge\".method" out)" = linear ] &&
+	[ "$(jq -r ".\"recycle.merge\".inputs[0]" out)" = "a,b" ] &&
+	[ "$(jq -r .note out)" = "a {brace\" and a \"quote" ] && [ "$(jq -r .bad out)" = "{not json" ] && [ "$(jq -r .format out)" = pt ]'
+mkst nometa.safetensors '{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}' '\0\0\200\077'
+ok_run "--meta of a stream, and of a file without metadata" sh -c 'ckpt-cat --meta - nometa.safetensors < meta.safetensors'
+check "a line per checkpoint in order; {} without metadata" '[ "$(wc -l < out)" = 2 ] && [ "$(sed -n 2p out)" = "{}" ] && [ "$(jq -r .format out | head -1)" = pt ]'
+fail_run 2 "^ckpt-cat: --meta prints the metadata only" "--meta with --list" ckpt-cat --meta -l x.safetensors
+fail_run 2 "^ckpt-cat: --meta prints the metadata only" "--meta with -o" ckpt-cat --meta -o q.safetensors x.safetensors
 
 # ---- determinism ----
 ok_run "same command twice, directory and zstd file" sh -c 'ckpt-cat -t f16 -o r1 --shard-size 50K d && ckpt-cat -t f16 -o r2 --shard-size 50K d &&

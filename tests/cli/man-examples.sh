@@ -185,7 +185,9 @@ after() {
 	ckpt-cat.1)
 		check "ckpt-cat.1: run-07-bf16 is a bf16 directory" 'ckpt-cat -l run-07-bf16 | grep -q "\"dtype\":\"BF16\"" && ! ckpt-cat -l run-07-bf16 | grep -q "\"dtype\":\"F32\""'
 		check "ckpt-cat.1: attn.safetensors.zst holds the attention weights only" \
-			'ckpt-cat -l attn.safetensors.zst > attn.list && grep -q self_attn attn.list && ! grep -v self_attn attn.list | grep -q .' ;;
+			'ckpt-cat -l attn.safetensors.zst > attn.list && grep -q self_attn attn.list && ! grep -v self_attn attn.list | grep -q .'
+		check "ckpt-cat.1: --meta gives the merge's method, inputs and weights" \
+			'[ "$(cat ex6.out)" = "{\"method\":\"linear\",\"inputs\":[\"a\",\"b\"],\"weights\":[0.3,0.7],\"normalize\":true,\"acc\":\"f32\"}" ]' ;;
 	ckpt-train.1)
 		check "ckpt-train.1: base, rev, sort, merged-cmp and the compressed run exist" '[ -f base/model.safetensors ] && [ -f rev/model.safetensors ] &&
 			[ -f sort/model.safetensors ] && [ -f merged-cmp/model.safetensors ] && [ -s cmp.safetensors.zst ]'
@@ -217,7 +219,8 @@ after() {
 	wmerge.1)
 		check "wmerge.1: the soup is a directory" '[ -f soup/model.safetensors ] && [ -f soup/config.json ]'
 		check "wmerge.1: the scored candidate" 'grep -q "\"scores\":{\"add\":[0-9.e-]*,\"rev\":" scored.ndjson'
-		check "wmerge.1: TIES wrote its provenance" 'grep -q "recycle.merge" ex5.out' ;;
+		check "wmerge.1: TIES wrote its provenance, read with ckpt-cat --meta" \
+			'[ "$(jq -r ".method, .density" ex5.out | tr "\n" " ")" = "ties 0.5 " ]' ;;
 	esac
 }
 
