@@ -14,6 +14,7 @@
 #include "eval.h"
 #include "lmio.h"
 #include "rec.h"
+#include "tok.h"
 
 int eval_argmax_d(const double *v, size_t n)
 {
@@ -288,6 +289,12 @@ out:
 int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
                uint64_t *tokens, struct progress *pg)
 {
+	return eval_match_next(m, s, n, batch, agree, NULL, tokens, pg);
+}
+
+int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
+                    int *next, uint64_t *tokens, struct progress *pg)
+{
 	struct pass p;
 	int *best = NULL;
 	size_t bcap = 0;
@@ -306,11 +313,15 @@ int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int ba
 		size_t at = 0;
 		for (size_t i = i0; i < i1; i++) {
 			agree[i] = 0;
+			if (next)
+				next[i] = -1;
 			if (s[i].ncont == 0)
 				continue;
 			const int *b = best + at + s[i].nctx - 1;
 			while (agree[i] < s[i].ncont && b[agree[i]] == s[i].cont[agree[i]])
 				agree[i]++;
+			if (next)
+				next[i] = agree[i] < s[i].ncont ? b[agree[i]] : -1;
 			at += s[i].nctx + s[i].ncont - 1;
 		}
 		if (tokens)
@@ -335,12 +346,126 @@ size_t eval_task_seqs(const task *t)
 	return c;
 }
 
+/* The text tokens cont[0..n) decode to after ctx: decode(ctx + cont) past decode(ctx) (so a
+ * decoder that strips a leading space sees the context), or decode(cont) when the context's text
+ * is not a prefix of it. Special tokens are left out. malloc'ed; NULL on error. */
+static char *cont_text(tok *tk, const int32_t *ctx, size_t nctx, const int32_t *cont, size_t n, size_t *len)
+{
+	int32_t *all = malloc((nctx + n + 1) * sizeof *all);
+	char *a = NULL, *b = NULL;
+	size_t la, lb;
+	if (!all)
+		return err_oom(), NULL;
+	memcpy(all, ctx, nctx * sizeof *all);
+	memcpy(all + nctx, cont, n * sizeof *all);
+	if ((a = tok_decode(tk, all, nctx, 0, &la)) && (b = tok_decode(tk, all, nctx + n, 0, &lb))) {
+		if (lb >= la && !memcmp(a, b, la)) {
+			memmove(b, b + la, lb - la + 1);
+			*len = lb - la;
+		} else {
+			free(b);
+			b = tok_decode(tk, cont, n, 0, len);
+		}
+	}
+	free(all);
+	free(a);
+	return b;
+}
+
+/* The greedy token of V logits: the largest, ties to the lowest id, NaN never; -1 if all NaN. */
+static int argmax_f(const float *z, int V)
+{
+	int best = -1;
+	for (int j = 0; j < V; j++)
+		if (!isnan(z[j]) && (best < 0 || z[j] > z[best]))
+			best = j;
+	return best;
+}
+
+/* Generation judged as text, for a task with a tokenizer: a hit when the text greedy decoding
+ * gives after the prompt begins with the target's text ref. Teacher forcing settles the common
+ * cases without running anything: greedy gave the target's tokens (agree = ncont) and they spell
+ * ref, or its first other token g (next) takes the text off ref. What is left (g spells ref
+ * another way, or the target's tokens do not spell it) is decoded for real, with a KV cache, until
+ * the text covers ref, leaves it, or ends (a special token, or limit tokens in all). */
+static int gen_text_hit(struct llama_model *m, tok *tk, const struct eval_seq *s, const char *ref, size_t rl,
+                        size_t agree, int g, size_t limit, int *hit, uint64_t *tokens)
+{
+	size_t dl, n = agree, cap = limit > agree ? limit : agree;
+	char *d = NULL;
+	int32_t *cont = malloc((cap + 1) * sizeof *cont);
+	float *logits = NULL;
+	struct llama_cache *kc = NULL;
+	const int V = m->cfg.vocab;
+	int rc = -1, slot = 0, len;
+	*hit = 0;
+	if (!cont)
+		return err_oom();
+	memcpy(cont, s->cont, agree * sizeof *cont);
+	for (;;) {
+		free(d);
+		if (!(d = cont_text(tk, s->ctx, s->nctx, cont, n, &dl)))
+			goto out;
+		if (dl >= rl && !memcmp(d, ref, rl)) {
+			*hit = 1;
+			break;
+		}
+		/* An incomplete character at the end decodes to U+FFFD: compare what comes before. */
+		size_t cmp = dl;
+		while (cmp >= 3 && !memcmp(d + cmp - 3, "\xef\xbf\xbd", 3))
+			cmp -= 3;
+		if (cmp > rl || memcmp(d, ref, cmp) || n >= cap)
+			break;
+		if (g < 0) {
+			/* the next greedy token: the prompt and the continuation so far in one prefill,
+			 * then a token a step */
+			if (!kc) {
+				int32_t *all = malloc((s->nctx + n + 1) * sizeof *all);
+				if (!all || !(logits = malloc((size_t)V * sizeof *logits))) {
+					free(all);
+					err_oom();
+					goto out;
+				}
+				if (!(kc = llama_cache_new(m, 1, (int)(s->nctx + cap + 1)))) {
+					free(all);
+					goto out;
+				}
+				memcpy(all, s->ctx, s->nctx * sizeof *all);
+				memcpy(all + s->nctx, cont, n * sizeof *all);
+				len = (int)(s->nctx + n);
+				int st = llama_step(m, kc, 1, &slot, &len, all, logits);
+				free(all);
+				if (st < 0)
+					goto out;
+			} else {
+				len = 1;
+				if (llama_step(m, kc, 1, &slot, &len, &cont[n - 1], logits) < 0)
+					goto out;
+			}
+			*tokens += (uint64_t)len;
+			g = argmax_f(logits, V);
+		}
+		if (g < 0 || tok_is_special(tk, g))
+			break;
+		cont[n++] = g;
+		g = -1;
+	}
+	rc = 0;
+out:
+	llama_cache_free(kc);
+	free(logits);
+	free(cont);
+	free(d);
+	return rc;
+}
+
 static int score_gen(struct llama_model *m, const task *t, const struct eval_opts *o, double *each,
                      struct eval_result *r)
 {
 	size_t n = t->n;
 	struct eval_seq *s = calloc(n ? n : 1, sizeof *s);
 	size_t *agree = calloc(n ? n : 1, sizeof *agree);
+	int *next = NULL;
 	int rc = -1;
 	if (!s || !agree) {
 		err_oom();
@@ -354,11 +479,37 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 		/* A target longer than max_new cannot match: it is not run. */
 		s[i].ncont = o->max_new > 0 && e->tgt.len > (size_t)o->max_new ? 0 : e->tgt.len;
 	}
-	if (eval_match(m, s, n, o->batch, agree, &r->tokens, o->pg) < 0)
+	if (t->tk && !(next = calloc(n ? n : 1, sizeof *next))) {
+		err_oom();
+		goto out;
+	}
+	if (eval_match_next(m, s, n, o->batch, agree, next, &r->tokens, o->pg) < 0)
 		goto out;
 	double hits = 0;
 	for (size_t i = 0; i < n; i++) {
 		int hit = s[i].ncont > 0 && agree[i] == s[i].ncont;
+		/* A task with a tokenizer is judged as text, the target's (the text of its tokens, or the
+		 * target string itself when encode(prompt + target) did not begin with the prompt's
+		 * tokens): greedy decoding may spell it with other tokens. At most max_new tokens (else
+		 * the target's count + 16) are decoded. */
+		if (t->tk && s[i].ncont > 0) {
+			const task_example *e = &t->ex[i];
+			size_t limit = o->max_new > 0 ? (size_t)o->max_new : s[i].ncont + 16, rl;
+			char *ref = NULL;
+			if (e->tstr_set && !e->clean) {
+				rl = e->tstr_len;
+				ref = malloc(rl + 1);
+				if (ref)
+					memcpy(ref, t->str + e->tstr, rl + 1);
+				else
+					err_oom();
+			} else
+				ref = cont_text(t->tk, s[i].ctx, s[i].nctx, s[i].cont, s[i].ncont, &rl);
+			int ok = ref && gen_text_hit(m, t->tk, &s[i], ref, rl, agree[i], next[i], limit, &hit, &r->tokens) == 0;
+			free(ref);
+			if (!ok)
+				goto out;
+		}
 		hits += hit;
 		if (each)
 			each[i] = hit;
@@ -368,6 +519,7 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 out:
 	free(s);
 	free(agree);
+	free(next);
 	return rc;
 }
 
@@ -483,6 +635,7 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 	struct llama_model *m = NULL;
 	struct progress pg;
 	task **tk = NULL;
+	tok *tz = NULL;
 	size_t nseq = 0;
 	int rc = -1, vocab;
 	st_ckpt *ck = st_open(arg);
@@ -494,8 +647,10 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 		err_oom();
 		goto out;
 	}
+	if (o->tokenizer ? !(tz = tok_load(o->tokenizer)) : tok_present_dir(arg) && !(tz = tok_load(arg)))
+		goto out;
 	for (int i = 0; i < ntasks; i++) {
-		if (!(tk[i] = task_load(tasks[i], vocab, o->limit)))
+		if (!(tk[i] = task_load_tok(tasks[i], vocab, tz, o->limit)))
 			goto out;
 		nseq += eval_task_seqs(tk[i]);
 	}
@@ -526,6 +681,7 @@ out:
 	free(tk);
 	llama_free(m);
 	st_close(ck);
+	tok_free(tz);
 	return rc;
 }
 

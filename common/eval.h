@@ -12,6 +12,13 @@
  *                    is decoding's decision, reached without a KV cache or one step a token; the
  *                    two differ only where float rounding of a near tie differs between a packed
  *                    pass and a cached step. A target longer than max_new is a miss, not run.
+ *                    A task loaded with a tokenizer is judged as text: a hit when the text greedy
+ *                    decoding gives after the prompt begins with the target's text (the text of
+ *                    its tokens, or the target string when encode(prompt + target) does not
+ *                    begin with the prompt's tokens). Teacher forcing settles most examples;
+ *                    where greedy leaves the target's tokens but not its text it is decoded for
+ *                    real with a KV cache (up to max_new tokens, else the target's + 16),
+ *                    stopping at a special token.
  *   multiple choice  accuracy: the model's answer is the choice whose tokens have the largest
  *                    summed log-likelihood given the prompt (Σ log P(c_j | prompt, c_<j); no length
  *                    normalization), ties to the lowest index; a NaN sum never wins, and when every
@@ -74,6 +81,10 @@ int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n
  * no continuation runs nothing). */
 int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
                uint64_t *tokens, struct progress *pg);
+/* The same, and next[i] = the greedy token at cont_i[agree[i]], where it first differs (-1 when
+ * it does not, or when every logit is NaN). */
+int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
+                    int *next, uint64_t *tokens, struct progress *pg);
 
 /* Index of the largest of v[0..n), ties to the lowest index, NaN never chosen; -1 when all NaN. */
 int eval_argmax_d(const double *v, size_t n);
@@ -83,6 +94,8 @@ struct eval_opts {
 	int max_new;            /* generation: the longest target that can match; 0 no limit */
 	struct progress *pg;    /* eval_task: advanced by one per sequence (eval_task_seqs), or NULL */
 	/* eval_builtin only */
+	const char *tokenizer;  /* tokenizer.json or a directory holding one (NULL: the checkpoint's
+	                         * directory's, if it is a directory with one; else byte tokens) */
 	long limit;             /* > 0: only the first examples of each task */
 	int threads;            /* > 0: llama_set_threads */
 	int quiet;              /* no progress bar */
@@ -104,9 +117,10 @@ int eval_task(struct llama_model *m, const task *t, const struct eval_opts *o, d
 /* The sequences eval_task runs for t: one an example, one a choice for multiple choice. */
 size_t eval_task_seqs(const task *t);
 
-/* The built-in evaluator on checkpoint arg (see st_open): the config read first, every task file
- * loaded for its vocabulary (so a bad task fails before a long load), the model loaded, each task
- * scored; adds to rec "scores" and "n" by task name, and "eval" {seconds (this call), tokens,
+/* The built-in evaluator on checkpoint arg (see st_open): the config read first, the tokenizer
+ * (o->tokenizer, else arg's own tokenizer.json when arg is a directory with one), every task file
+ * loaded for its vocabulary and tokenizer (so a bad task fails before a long load), the model
+ * loaded, each task scored; adds to rec "scores" and "n" by task name, and "eval" {seconds (this call), tokens,
  * load_seconds}. */
 int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const struct eval_opts *o,
                  json_object *rec);

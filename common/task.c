@@ -12,6 +12,7 @@
 #include "rec.h"
 #include "rng.h"
 #include "task.h"
+#include "tok.h"
 
 uint64_t task_hash(const void *p, size_t n, uint64_t h)
 {
@@ -63,6 +64,16 @@ struct loader {
 	size_t nch, capch;
 	int32_t *tok;
 	size_t ntok, captok;
+	tok *tk;              /* strings are tokenized with it, or NULL: bytes */
+	char *str;            /* GEN target texts */
+	size_t nstr, capstr;
+	tok_ids ids;          /* scratch */
+	const char *pstr;     /* this example's prompt string (pair split), its length, the length */
+	size_t plen, pkeep;   /* without trailing whitespace, and its ids (npctx) */
+	size_t npctx, pctx_off;   /* ... at tok[pctx_off..] */
+	int ispair, clean;
+	char *pair;           /* scratch: prompt + continuation */
+	size_t cappair;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elt)
@@ -91,6 +102,81 @@ static int bad(struct loader *L, const char *fmt, ...)
 	return err_set("%s:%ld: %s", L->file, L->line, why);
 }
 
+/* Append the tokenizer's ids of s[0..len) (no special tokens). */
+static int add_text(struct loader *L, const char *what, const char *s, size_t len, size_t *n)
+{
+	L->ids.n = 0;
+	if (tok_encode(L->tk, s, len, 0, &L->ids) < 0)
+		return bad(L, "%s: %s", what, err_get());
+	if (L->ids.n > TASK_MAX_TOKENS)
+		return bad(L, "%s is longer than %d tokens", what, TASK_MAX_TOKENS);
+	if (grow((void **)&L->tok, &L->captok, L->ntok + L->ids.n, sizeof *L->tok) < 0)
+		return -1;
+	memcpy(L->tok + L->ntok, L->ids.v, L->ids.n * sizeof *L->tok);
+	L->ntok += L->ids.n;
+	*n = L->ids.n;
+	return 0;
+}
+
+/* Python's str.isspace, which lm-evaluation-harness's rstrip uses. */
+static int py_space(int32_t c)
+{
+	return (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+	       c == 0x3000;
+}
+
+/* Length of s[0..len) without its trailing whitespace (s is valid UTF-8). */
+static size_t rstrip_len(const char *s, size_t len)
+{
+	while (len > 0) {
+		size_t i = len - 1;
+		while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+			i--;
+		const unsigned char *p = (const unsigned char *)s + i;
+		int32_t c = p[0] < 0x80 ? p[0] : p[0] < 0xe0 ? (p[0] & 0x1f) << 6 | (p[1] & 0x3f) :
+		            p[0] < 0xf0 ? (p[0] & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f) : 0x10000;
+		if (!py_space(c))
+			break;
+		len = i;
+	}
+	return len;
+}
+
+/* A continuation string after a string prompt, split as lm-evaluation-harness's _encode_pair:
+ * the ids of encode(prompt' + ws + cont) past the nctx ids of encode(prompt'), where prompt' is
+ * the prompt without its trailing whitespace ws. */
+static int add_pair(struct loader *L, const char *what, const char *prompt, size_t plen, size_t nctx,
+                    json_object *v, size_t *n)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return bad(L, "%s is not a string", what);
+	const char *c = json_object_get_string(v);
+	size_t clen = (size_t)json_object_get_string_len(v), need = plen + clen + 1;
+	if (need > L->cappair) {
+		char *q = realloc(L->pair, need);
+		if (!q)
+			return err_oom();
+		L->pair = q;
+		L->cappair = need;
+	}
+	memcpy(L->pair, prompt, plen);
+	memcpy(L->pair + plen, c, clen);
+	L->ids.n = 0;
+	if (tok_encode(L->tk, L->pair, plen + clen, 0, &L->ids) < 0)
+		return bad(L, "%s: %s", what, err_get());
+	size_t k = L->ids.n > nctx ? L->ids.n - nctx : 0;
+	if (k > TASK_MAX_TOKENS)
+		return bad(L, "%s is longer than %d tokens", what, TASK_MAX_TOKENS);
+	if (grow((void **)&L->tok, &L->captok, L->ntok + k, sizeof *L->tok) < 0)
+		return -1;
+	memcpy(L->tok + L->ntok, L->ids.v + nctx, k * sizeof *L->tok);
+	L->clean = L->ids.n >= nctx && !memcmp(L->ids.v, L->tok + L->pctx_off, nctx * sizeof *L->tok);
+	L->ntok += k;
+	*n = k;
+	return 0;
+}
+
 /* Append the tokens of value v: a string of bytes, or (ids) an integer array. `what` names it in
  * messages ("prompt", "choices"[1]) and `ids_name` is the field to use instead of a string. */
 static int add_tokens(struct loader *L, const char *what, const char *ids_name, json_object *v, int ids,
@@ -100,6 +186,8 @@ static int add_tokens(struct loader *L, const char *what, const char *ids_name, 
 	if (!ids) {
 		if (!json_object_is_type(v, json_type_string))
 			return bad(L, "%s is not a string", what);
+		if (L->tk)
+			return add_text(L, what, json_object_get_string(v), (size_t)json_object_get_string_len(v), len);
 		if (L->vocab != 256)
 			return bad(L, "%s is a string (byte tokens) but the vocabulary has %d entries, not 256: use \"%s\"",
 			           what, L->vocab, ids_name);
@@ -215,18 +303,54 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 		if (e.ctx.len < 2)
 			return bad(L, "the text needs at least 2 tokens (the first is context only)");
 	} else {
-		if (add_tokens(L, fp == 2 ? "\"prompt_ids\"" : "\"prompt\"", "prompt_ids", prompt, fp == 2, &n) < 0)
+		/* With a tokenizer a string prompt is encoded without its trailing whitespace, which
+		 * each continuation string takes instead (pair = 1). */
+		int pair = L->tk && fp == 1 && json_object_is_type(prompt, json_type_string);
+		const char *ps = pair ? json_object_get_string(prompt) : NULL;
+		size_t plen = pair ? (size_t)json_object_get_string_len(prompt) : 0, pkeep = 0;
+		if (pair && !tok_utf8_valid(ps, plen))
+			return bad(L, "\"prompt\": text is not valid UTF-8");
+		L->pctx_off = L->ntok;
+		if (pair) {
+			pkeep = rstrip_len(ps, plen);
+			if (add_text(L, "\"prompt\"", ps, pkeep, &n) < 0)
+				return -1;
+		} else if (add_tokens(L, fp == 2 ? "\"prompt_ids\"" : "\"prompt\"", "prompt_ids", prompt, fp == 2, &n) < 0)
 			return -1;
+		L->npctx = n;
 		e.ctx.len = L->ntok - e.ctx.off;
 		if (e.ctx.len == 0)
 			return bad(L, "empty prompt (and no \"bos\")");
+		L->pstr = ps;
+		L->plen = plen;
+		L->pkeep = pkeep;
+		L->ispair = pair;
 	}
 	if (k == TASK_GEN) {
 		e.tgt.off = L->ntok;
-		if (add_tokens(L, ft == 2 ? "\"target_ids\"" : "\"target\"", "target_ids", target, ft == 2, &e.tgt.len) < 0)
+		L->clean = 1;
+		if (L->ispair && ft == 1) {
+			if (add_pair(L, "\"target\"", L->pstr, L->plen, L->npctx, target, &e.tgt.len) < 0)
+				return -1;
+			e.clean = L->clean;
+		} else if (add_tokens(L, ft == 2 ? "\"target_ids\"" : "\"target\"", "target_ids", target, ft == 2, &e.tgt.len) < 0)
 			return -1;
+		if (L->tk && ft == 1) {
+			/* the text greedy decoding must give: the moved whitespace, then the target */
+			size_t ws = L->ispair ? L->plen - L->pkeep : 0, tl = (size_t)json_object_get_string_len(target);
+			if (grow((void **)&L->str, &L->capstr, L->nstr + ws + tl + 1, 1) < 0)
+				return -1;
+			e.tstr = L->nstr;
+			e.tstr_len = ws + tl;
+			e.tstr_set = 1;
+			memcpy(L->str + L->nstr, L->pstr + L->pkeep, ws);
+			memcpy(L->str + L->nstr + ws, json_object_get_string(target), tl);
+			L->nstr += ws + tl;
+			L->str[L->nstr++] = 0;
+		}
 		if (e.tgt.len == 0)
-			return bad(L, "empty target");
+			return bad(L, L->tk && ft == 1 ? "the target adds no tokens: encode(prompt + target) has no more than encode(prompt)"
+			                            : "empty target");
 		longest = e.tgt.len;
 	} else if (k == TASK_MC) {
 		const char *what = fc == 2 ? "choices_ids" : "choices";
@@ -246,7 +370,11 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 			snprintf(name, sizeof name, "\"%s\"[%zu]", what, i);
 			task_span *c = &L->ch[L->nch + i];
 			c->off = L->ntok;
-			if (add_tokens(L, name, "choices_ids", json_object_array_get_idx(choices, i), fc == 2, &c->len) < 0)
+			json_object *ci = json_object_array_get_idx(choices, i);
+			if (L->ispair && fc == 1) {
+				if (add_pair(L, name, L->pstr, L->plen, L->npctx, ci, &c->len) < 0)
+					return -1;
+			} else if (add_tokens(L, name, "choices_ids", ci, fc == 2, &c->len) < 0)
 				return -1;
 			if (c->len == 0)
 				return bad(L, "\"%s\"[%zu] is empty", what, i);
@@ -280,9 +408,11 @@ static int is_bos_line(json_object *o)
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
-task *task_load(const char *path, int vocab, long limit)
+task *task_load(const char *path, int vocab, long limit) { return task_load_tok(path, vocab, NULL, limit); }
+
+task *task_load_tok(const char *path, int vocab, tok *tk, long limit)
 {
-	struct loader L = { .file = path, .vocab = vocab };
+	struct loader L = { .file = path, .vocab = vocab, .tk = tk };
 	char name[256];
 	task *t = NULL;
 	int kind = 0, file_bos = -1;
@@ -292,6 +422,18 @@ task *task_load(const char *path, int vocab, long limit)
 		return err_set("%s: vocabulary size %d: must be at least 1", path, vocab), NULL;
 	if (limit < 0)
 		return err_set("%s: limit %ld: must be 0 (all) or more", path, limit), NULL;
+	if (tk) {
+		const int32_t *pre, *post;
+		int npre, npost;
+		tok_specials(tk, &pre, &npre, &post, &npost);
+		if (tok_vocab_size(tk) > vocab)
+			return err_set("%s: the tokenizer has %d ids, more than the model's vocabulary of %d", path,
+			               tok_vocab_size(tk), vocab), NULL;
+		if (npre > 1)
+			return err_set("%s: the tokenizer puts %d special tokens before a sequence: task files take one BOS at most",
+			               path, npre), NULL;
+		file_bos = tok_bos(tk);
+	}
 	rec_reader *r = rec_open(path);
 	if (!r)
 		return NULL;
@@ -330,7 +472,7 @@ task *task_load(const char *path, int vocab, long limit)
 	/* Pack everything into one block. */
 	size_t o_ex = align8(sizeof(task)), o_ch = o_ex + align8(L.nex * sizeof *L.ex);
 	size_t o_tok = o_ch + align8(L.nch * sizeof *L.ch), o_name = o_tok + L.ntok * sizeof *L.tok;
-	size_t o_path = o_name + strlen(name) + 1, total = o_path + strlen(path) + 1;
+	size_t o_path = o_name + strlen(name) + 1, o_str = o_path + strlen(path) + 1, total = o_str + L.nstr + 1;
 	char *blk = malloc(total);
 	if (!blk) {
 		err_oom();
@@ -347,6 +489,11 @@ task *task_load(const char *path, int vocab, long limit)
 	t->tok = memcpy(blk + o_tok, L.tok, L.ntok * sizeof *L.tok);
 	t->name = strcpy(blk + o_name, name);
 	t->path = strcpy(blk + o_path, path);
+	if (L.nstr)
+		memcpy(blk + o_str, L.str, L.nstr);
+	blk[o_str + L.nstr] = 0;
+	t->str = blk + o_str;
+	t->tk = tk;
 	for (size_t i = 0; i < t->n; i++) {
 		size_t m = task_seq_len(t, i);
 		if (m > t->max_seq)
@@ -357,6 +504,9 @@ fail:
 	free(L.ex);
 	free(L.ch);
 	free(L.tok);
+	free(L.str);
+	free(L.pair);
+	tok_ids_free(&L.ids);
 	return t;
 }
 
@@ -391,14 +541,14 @@ static task_span seq_tail(const task *t, size_t i)
 
 size_t task_seq_len(const task *t, size_t i) { return t->ex[i].ctx.len + seq_tail(t, i).len; }
 
-size_t task_seq(const task *t, size_t i, int32_t *tok, uint8_t *mask)
+size_t task_seq(const task *t, size_t i, int32_t *row, uint8_t *mask)
 {
 	const task_example *e = &t->ex[i];
 	task_span tail = seq_tail(t, i);
 	size_t nc = e->ctx.len, n = nc + tail.len;
-	if (tok) {
-		memcpy(tok, t->tok + e->ctx.off, nc * sizeof *tok);
-		memcpy(tok + nc, t->tok + tail.off, tail.len * sizeof *tok);
+	if (row) {
+		memcpy(row, t->tok + e->ctx.off, nc * sizeof *row);
+		memcpy(row + nc, t->tok + tail.off, tail.len * sizeof *row);
 	}
 	if (mask) {
 		if (t->kind == TASK_TEXT) {
@@ -527,7 +677,7 @@ static void draw(task_sampler *s, int *k, size_t *i)
 	s->count[j]++;
 }
 
-int task_sampler_next(task_sampler *s, int32_t *tok, uint8_t *mask, int *src, int T)
+int task_sampler_next(task_sampler *s, int32_t *row, uint8_t *mask, int *src, int T)
 {
 	int pos = 0;
 	if (T < 1)
@@ -556,7 +706,7 @@ int task_sampler_next(task_sampler *s, int32_t *tok, uint8_t *mask, int *src, in
 				from = len - (size_t)T;
 			len = (size_t)T;
 		}
-		memcpy(tok + pos, s->stok + from, len * sizeof *tok);
+		memcpy(row + pos, s->stok + from, len * sizeof *row);
 		memcpy(mask + pos, s->smask + from, len);
 		if (src)
 			for (size_t j = 0; j < len; j++)
@@ -566,7 +716,7 @@ int task_sampler_next(task_sampler *s, int32_t *tok, uint8_t *mask, int *src, in
 			break;
 	}
 	for (int j = pos; j < T; j++) {
-		tok[j] = 0;
+		row[j] = 0;
 		mask[j] = 0;
 		if (src)
 			src[j] = -1;
@@ -578,10 +728,10 @@ long task_sampler_truncated(const task_sampler *s) { return s->truncated; }
 
 long task_sampler_count(const task_sampler *s, int k) { return k >= 0 && k < s->n ? s->count[k] : 0; }
 
-void task_targets(const int32_t *tok, const uint8_t *mask, int T, int *targets)
+void task_targets(const int32_t *row, const uint8_t *mask, int T, int *targets)
 {
 	for (int j = 0; j + 1 < T; j++)
-		targets[j] = mask[j + 1] ? tok[j + 1] : -1;
+		targets[j] = mask[j + 1] ? row[j + 1] : -1;
 	if (T > 0)
 		targets[T - 1] = -1;
 }

@@ -6,12 +6,20 @@
  *   generation       {"prompt": s, "target": s}                    or "prompt_ids", "target_ids"
  *   multiple choice  {"prompt": s, "choices": [s, ...], "answer": i} or "choices_ids": [[id...]...]
  *   text             {"text": s}                                     or "text_ids"
- * Strings are byte tokens (token = byte, 0..255) and are accepted only when the vocabulary has
- * 256 entries; any vocabulary can use the *_ids integer arrays, checked against [0, vocab).
+ * Strings are tokenized with the checkpoint's tokenizer when task_load_tok is given one (tok.h);
+ * without one they are byte tokens (token = byte, 0..255), accepted only when the vocabulary has
+ * 256 entries. Any vocabulary can use the *_ids integer arrays, checked against [0, vocab).
+ *
+ * With a tokenizer, a prompt and its target or choice split as lm-evaluation-harness's
+ * _encode_pair splits them: whitespace ending the prompt moves to the start of the continuation,
+ * context = encode(prompt), continuation = encode(prompt + continuation) past the context's
+ * token count. The tokenizer's BOS (tok_bos: what its rules put before a sequence) starts every
+ * context, unless the file's "bos" says otherwise (below).
  * Mixing kinds in one file is refused: a task scores one metric. Other fields are ignored.
  *
- * No BOS is added unless the file says so: "bos": id on an example, or a first line holding only
- * {"bos": id} for every example of the file ("bos": null on an example turns it off). The BOS id
+ * Without a tokenizer no BOS is added unless the file says so: "bos": id on an example, or a first
+ * line holding only {"bos": id} for every example of the file ("bos": null on an example, or as
+ * that first line, turns it off). The BOS id
  * is then stored as the first token of the example's context, so consumers need not add it.
  *
  * A task's name is its file's basename up to the first dot: add.dev.jsonl → "add". */
@@ -37,6 +45,10 @@ typedef struct {
 	int nchoice;      /* MC: ≥ 2 */
 	int answer;       /* MC: index of the right choice */
 	int bos;          /* the BOS id that starts ctx, or -1 */
+	size_t tstr, tstr_len;  /* GEN with a tokenizer and a string target: the target text
+	                           (with the whitespace moved from the prompt) at str[tstr..] */
+	int tstr_set;     /* tstr holds it */
+	int clean;        /* encode(prompt + target) began with the prompt's tokens */
 	long line;        /* line in the file, for messages */
 } task_example;
 
@@ -52,12 +64,18 @@ typedef struct {
 	const int32_t *tok;      /* every token of the file */
 	size_t ntok;
 	size_t max_seq;          /* longest training sequence (task_seq_len) */
+	const char *str;         /* GEN target texts (task_example.tstr) */
+	struct tok *tk;          /* the tokenizer it was loaded with (not owned), or NULL */
 } task;
 
 /* Load a task file ("-" = standard input) checked against a vocabulary of `vocab` ids. limit > 0
  * keeps the first `limit` examples and stops reading there; 0 keeps all. NULL on error, with
  * err_get() = "FILE:LINE: why" (or "FILE: why"). */
 task *task_load(const char *path, int vocab, long limit);
+/* The same, strings tokenized with tk (NULL: byte tokens, as task_load). tk must outlive the task
+ * and have at most vocab ids. */
+struct tok;
+task *task_load_tok(const char *path, int vocab, struct tok *tk, long limit);
 void task_free(task *t);
 /* Keep only the first n examples (n ≥ 0; more than there are changes nothing). */
 void task_limit(task *t, size_t n);

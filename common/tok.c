@@ -878,6 +878,11 @@ int tok_present(const char *path)
 	return stat(buf, &st) == 0;
 }
 
+int tok_present_dir(const char *path)
+{
+	return is_dir(path) && tok_present(path);
+}
+
 static void byte_level_tables(tok *t)
 {
 	int n = 0;
@@ -1016,6 +1021,12 @@ void tok_free(tok *t)
 
 int tok_vocab_size(const tok *t) { return t->nvocab; }
 int tok_bos(const tok *t) { return t->bos; }
+
+int tok_is_special(const tok *t, int32_t id)
+{
+	int k = id >= 0 && id < t->nvocab ? t->added_of[id] : -1;
+	return k >= 0 && t->added[k].special;
+}
 
 void tok_specials(const tok *t, const int32_t **pre, int *npre, const int32_t **post, int *npost)
 {

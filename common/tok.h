@@ -42,10 +42,13 @@ typedef struct {
 tok *tok_load(const char *path);
 void tok_free(tok *t);
 /* 1 when path is a directory with a tokenizer.json, or a file: what tok_load accepts. */
-int tok_present(const char *dir);
+int tok_present(const char *path);
+/* 1 when path is a directory holding a tokenizer.json. */
+int tok_present_dir(const char *path);
 
 int tok_vocab_size(const tok *t);     /* highest id + 1, added tokens included */
 int tok_bos(const tok *t);            /* the BOS id TOK_SPECIAL puts first, or -1 */
+int tok_is_special(const tok *t, int32_t id);   /* 1 for an added token marked special */
 /* The ids TOK_SPECIAL puts before and after a sequence. */
 void tok_specials(const tok *t, const int32_t **pre, int *npre, const int32_t **post, int *npost);
 

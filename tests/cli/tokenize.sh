@@ -161,6 +161,10 @@ printf '{"text":"a\377b"}\n' > inv
 fail_run 1 'tokenize: inv:1: text is not valid UTF-8' "invalid UTF-8" tokenize spm inv
 printf '{"text":"\355\240\200"}\n' > inv
 fail_run 1 'tokenize: inv:1: text is not valid UTF-8' "an encoded surrogate" tokenize spm inv
+printf '{"text":"a\\udc80"}\n' > sur
+printf '{"text":"a\357\277\275"}\n' > fffd
+ok_run "a lone surrogate escape" sh -c 'tokenize bl.json sur > a && tokenize bl.json fffd > b'
+check "... reads as U+FFFD" '[ "$(sed "s/.*\"ids\"//" a)" = "$(sed "s/.*\"ids\"//" b)" ]'
 echo '{"txt":"a"}' > nt
 fail_run 1 'tokenize: nt:1: no "text" string' "no text" tokenize spm nt
 echo '{"text":5}' > nt
