@@ -14,7 +14,9 @@ mk() {
 	st-gen --seed "$3" -t bf16 --llama hidden=16,layers=1,vocab="$2",ff=32,heads=2 -o "$1.safetensors" > /dev/null &&
 	ckpt-cat -q -o "$1" "$1.safetensors" && cp "$NPM/tokenizer-$4/models/"tokenizer*.json "$1/"
 }
-mk qwen 151669 1 qwen3 && mk llama 128256 2 llama3 && mk mistral 32000 3 llama2 || { t_notok "fixtures"; t_done; }
+if ! { mk qwen 151669 1 qwen3 && mk llama 128256 2 llama3 && mk mistral 32000 3 llama2; }; then
+	t_notok "fixtures"; t_done
+fi
 
 cat > gen.jsonl <<'J'
 {"prompt":"Q: What is 2+2?\nA: ","target":"4"}
