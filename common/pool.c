@@ -2,8 +2,10 @@
  * generation counter moves, the caller sleeps on `done` until the last worker has finished. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "pool.h"
@@ -107,6 +109,19 @@ void pool_for(pool *p, size_t items, void (*fn)(void *ctx, size_t item, int tid)
 }
 
 int pool_threads(const pool *p) { return p ? p->n : 1; }
+
+int pool_cores(int max)
+{
+	cpu_set_t set;
+	long n = 0;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n < 1)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > max ? max : (int)n;
+}
 
 void pool_free(pool *p)
 {

@@ -22,6 +22,9 @@ typedef struct pool pool;
 pool *pool_new(int threads);
 void pool_free(pool *p);   /* stops and joins the workers; NULL is fine */
 int pool_threads(const pool *p);
+/* The cores this process may run on (its CPU affinity, e.g. under taskset or a Slurm allocation;
+ * else the online processors), at least 1 and at most max. */
+int pool_cores(int max);
 
 void pool_run(pool *p, void (*fn)(void *ctx, int tid, int nt), void *ctx);
 void pool_for(pool *p, size_t items, void (*fn)(void *ctx, size_t item, int tid), void *ctx);

@@ -7,6 +7,7 @@
 #include "dtype.h"
 #include "err.h"
 #include "merge.h"
+#include "pool.h"
 #include "progress.h"
 #include "st.h"
 
@@ -27,7 +28,8 @@ static const char usage_text[] =
 "  -t, --dtype DTYPE     output dtype of float tensors: f32, f16, bf16, f64 (default: the\n"
 "                        first input's; the inputs' float dtypes may differ)\n"
 "      --acc f32|f64     accumulator type (default f32)\n"
-"  -j, --threads N       threads computing the merge (default 1)\n"
+"  -j, --threads N       threads computing the merge (default: the cores it may run on, at\n"
+"                        most 64); the output is the same bytes for any N\n"
 "  -o, --output PATH     write PATH: *.safetensors or *.safetensors.zst is a file, anything\n"
 "                        else a Hugging Face directory (shards, index, config, tokenizer)\n"
 "      --donor CKPT      where config.json and tokenizer files come from (default: the first CKPT)\n"
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' }, { "version", 0, 0, O_VERSION }, { 0 }
 	};
-	struct merge_params p = { .method = MERGE_LINEAR, .normalize = 1, .acc = DT_F32, .threads = 1,
+	struct merge_params p = { .method = MERGE_LINEAR, .normalize = 1, .acc = DT_F32, .threads = 0,
 	                          .density = -1 };
 	const char *warg = NULL, *base_arg = NULL, *donor_arg = NULL, *out = NULL;
 	int out_dt = -1, quiet = 0, seed_set = 0, c;
@@ -105,6 +107,8 @@ p.density = arg_double("--density", optarg, 0, 1, 1); break;
 		default: usage_err("unknown option");
 		}
 	}
+	if (p.threads == 0)   /* the same bytes for any count: the cores it may use, as users expect */
+		p.threads = pool_cores(64);
 	p.n = (size_t)(argc - optind);
 	if (!warg)
 		usage_err("no weights given (-w)");

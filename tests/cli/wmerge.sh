@@ -81,6 +81,21 @@ check "SLERP mixed: same bytes as all BF16" 'same_data sl_ref sl_mix.safetensors
 wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > s1
 wmerge -w 0.2,0.3,0.5 -j 3 c1.safetensors c2.safetensors c3.safetensors > s2
 check "same bytes twice and with -j 3" 'cmp -s s1 s2 && [ -s s1 ]'
+# The default -j is the cores wmerge may run on: taskset gives it 1 and 2 of them.
+same_j=1
+for j in 1 2 5 8; do wmerge -j $j -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors | cmp -s s1 - || same_j=0; done
+check "same bytes with -j 1, 2, 5, 8" '[ $same_j = 1 ]'
+wmerge -m ties -d 0.3 --base c4.safetensors -w 0.2,0.3,0.5 -j 1 c1.safetensors c2.safetensors c3.safetensors > tj1
+wmerge -m ties -d 0.3 --base c4.safetensors -w 0.2,0.3,0.5 -j 7 c1.safetensors c2.safetensors c3.safetensors > tj7
+check "TIES: same bytes with -j 1 and -j 7" 'cmp -s tj1 tj7 && [ -s tj1 ]'
+if command -v taskset > /dev/null && taskset -c 0 true 2> /dev/null; then
+	taskset -c 0 wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > sd1
+	check "default -j on one core: same bytes" 'cmp -s s1 sd1'
+	if [ "$(nproc --all)" -ge 2 ]; then
+		taskset -c 0,1 wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > sd2
+		check "default -j on two cores: same bytes" 'cmp -s s1 sd2'
+	fi
+fi
 ok_run "-t f16 --acc f64" wmerge -w 1,1 -t f16 --acc f64 c1.safetensors c2.safetensors -o h.safetensors
 check "f16 output" 'ckpt-cat -l h.safetensors | grep "embed_tokens" | grep -q "\"F16\"" && ckpt-cat -l h.safetensors | grep "\"ids\"" | grep -q "\"I32\""'
 

@@ -1,5 +1,6 @@
 /* Unit tests of common/pool: every thread and every item exactly once, work handed out again and
  * again to the same threads, a nested call run inline. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +89,31 @@ static void test_nested(void)
 	pool_free(t.p);
 }
 
+/* pool_cores follows the CPU affinity: all of this process's CPUs, then one. */
+static void test_cores(void)
+{
+	cpu_set_t set, one;
+	CHECK(sched_getaffinity(0, sizeof set, &set) == 0, "affinity");
+	int n = CPU_COUNT(&set);
+	CHECK(pool_cores(1024) == n, "pool_cores %d, affinity %d", pool_cores(1024), n);
+	CHECK(pool_cores(1) == 1, "capped at 1");
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	if (sched_setaffinity(0, sizeof one, &one) == 0) {
+		CHECK(pool_cores(1024) == 1, "on one CPU: %d", pool_cores(1024));
+		sched_setaffinity(0, sizeof set, &set);
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_run);
 	T_RUN(test_for);
 	T_RUN(test_nested);
+	T_RUN(test_cores);
 	return t_done();
 }
