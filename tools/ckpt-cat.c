@@ -23,20 +23,21 @@ static const char usage_text[] =
 "      --stats           with the list: min, max, mean, std, absmax, nan, inf (implies --list)\n"
 "      --meta            print each checkpoint's __metadata__ as one JSON object a line; values\n"
 "                        holding JSON (recycle.merge, recycle.train, config) as JSON\n"
-"  -s, --select GLOB     only tensors whose name matches GLOB (repeatable)\n"
+"      --select GLOB     only tensors whose name matches GLOB (repeatable)\n"
 "  -x, --exclude GLOB    leave out tensors whose name matches GLOB (repeatable)\n"
-"  -t, --dtype DTYPE     convert floating tensors to f32, f16 or bf16 (integers untouched)\n"
+"  -D, --dtype DTYPE     convert floating tensors to f32, f16 or bf16 (integers untouched)\n"
 "  -o, --output PATH     write PATH: *.safetensors or *.safetensors.zst is a file, anything\n"
 "                        else a Hugging Face directory (shards, index, config, tokenizer)\n"
 "      --shard-size SIZE directory shards of at most SIZE bytes of tensors (default 5GB;\n"
 "                        K/M/G/T = powers of 1000, KiB/MiB/GiB/TiB = powers of 1024)\n"
 "  -z, --zstd[=LEVEL]    compress the output with zstd (default level 3)\n"
-"      --threads N       zstd compression threads (default: all cores for large outputs)\n"
-"      --check           validate everything, data included; print nothing\n"
+"  -j, --threads N       zstd compression threads (default: all cores for large outputs)\n"
+"  -c, --check           validate everything, data included; print nothing\n"
 "  -q, --quiet           no progress bar\n"
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "\n"
+"Old spellings, kept for scripts: -t for --dtype, -s for --select (see recycle(7), OPTIONS).\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
 struct opts {
@@ -161,12 +162,12 @@ static void copy_tensor(st_ckpt *ck, const struct st_tensor *t, int dt, st_write
 
 int main(int argc, char **argv)
 {
-	enum { O_STATS = 256, O_META, O_SHARD, O_CHECK, O_VERSION, O_THREADS };
+	enum { O_STATS = 256, O_META, O_SHARD, O_VERSION };
 	static const struct option lo[] = {
 		{ "list", 0, 0, 'l' }, { "stats", 0, 0, O_STATS }, { "meta", 0, 0, O_META }, { "select", 1, 0, 's' },
-		{ "exclude", 1, 0, 'x' }, { "dtype", 1, 0, 't' }, { "output", 1, 0, 'o' },
-		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "threads", 1, 0, O_THREADS },
-		{ "check", 0, 0, O_CHECK }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "exclude", 1, 0, 'x' }, { "dtype", 1, 0, 'D' }, { "output", 1, 0, 'o' },
+		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "threads", 1, 0, 'j' },
+		{ "check", 0, 0, 'c' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
 		{ "version", 0, 0, O_VERSION }, { 0 }
 	};
 	struct opts o = { .dtype = -1 };
@@ -177,17 +178,18 @@ int main(int argc, char **argv)
 	prog_init(argv[0]);
 	o.sel = xcalloc((size_t)argc, sizeof *o.sel);
 	o.exc = xcalloc((size_t)argc, sizeof *o.exc);
-	while ((c = getopt_long(argc, argv, "ls:x:t:o:z::qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ls:x:t:D:o:z::j:cqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'l': o.list = 1; break;
 		case O_STATS: o.stats = o.list = 1; break;
 		case O_META: o.meta = 1; break;
 		case 's': o.sel[o.nsel++] = optarg; break;
 		case 'x': o.exc[o.nexc++] = optarg; break;
-		case 't':
+		case 't':   /* the old spelling of -D */
+		case 'D':
 			o.dtype = dtype_parse_user(optarg);
 			if (o.dtype != DT_F32 && o.dtype != DT_F16 && o.dtype != DT_BF16)
-				usage_err("-t: unknown dtype '%s' (f32, f16 or bf16)", optarg);
+				usage_err("--dtype: unknown dtype '%s' (f32, f16 or bf16)", optarg);
 			break;
 		case 'o': o.out = optarg; break;
 		case O_SHARD:
@@ -201,14 +203,14 @@ int main(int argc, char **argv)
 				usage_err("-z: level must be 1..22, not '%s'", optarg);
 			break;
 		}
-		case O_THREADS: {
+		case 'j': {
 			char *end;
 			o.zthreads = (int)strtol(optarg, &end, 10);
 			if (*end || o.zthreads < 1 || o.zthreads > 256)
 				usage_err("--threads: bad count '%s'", optarg);
 			break;
 		}
-		case O_CHECK: o.check = 1; break;
+		case 'c': o.check = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); goto done;
 		case O_VERSION: print_version(); goto done;

@@ -27,10 +27,10 @@ static const char usage_text[] =
 "  -t, --task FILE[:W]   a task file (JSONL) to train on, drawn with weight W (default 1);\n"
 "                        repeat for a mixture\n"
 "  -i, --init CKPT       start from this checkpoint (any CKPT form; - for standard input)\n"
-"  -c, --config SPEC     or a new model: hidden=64,layers=2,heads=4,kv-heads=2,ff=192,vocab=256\n"
+"      --config SPEC     or a new model: hidden=64,layers=2,heads=4,kv-heads=2,ff=192,vocab=256\n"
 "                        (also head-dim=, rope-theta=, rms-eps=, max-pos=)\n"
 "      --tie             with --config: lm_head shares the embedding matrix\n"
-"  -n, --steps N         optimizer steps (default 200)\n"
+"      --steps N         optimizer steps (default 200)\n"
 "      --lr LR           peak learning rate (default 1e-3)\n"
 "      --min-lr LR       the cosine's end (default LR/10)\n"
 "      --warmup N        linear warmup steps (default 20, at most --steps)\n"
@@ -40,7 +40,7 @@ static const char usage_text[] =
 "      --weight-decay WD AdamW weight decay of the matrices (default 0.01)\n"
 "      --clip NORM       global gradient-norm clipping (default 1; 0 turns it off)\n"
 "  -s, --seed S          seed of the initial weights and of the data order (default 1)\n"
-"  -d, --dtype DTYPE     output dtype: bf16 (default), f32, f16\n"
+"  -D, --dtype DTYPE     output dtype: bf16 (default), f32, f16\n"
 "  -j, --threads N       threads (default 1); the output does not depend on N\n"
 "      --log-every N     progress line every N steps (default: 20 lines a run)\n"
 "  -o, --output OUT      where to write the model: a Hugging Face directory, a file ending\n"
@@ -50,6 +50,8 @@ static const char usage_text[] =
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "\n"
+"Old spellings, kept for scripts: -c for --config, -n for --steps, -d for --dtype (see\n"
+"recycle(7), OPTIONS).\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
 static void on_report(void *ctx, const struct train_report *r)
@@ -124,7 +126,7 @@ int main(int argc, char **argv)
 		{ "tie", 0, 0, O_TIE },        { "steps", 1, 0, 'n' },       { "lr", 1, 0, O_LR },
 		{ "min-lr", 1, 0, O_MINLR },   { "warmup", 1, 0, O_WARMUP }, { "batch", 1, 0, 'b' },
 		{ "seq", 1, 0, 'T' },          { "no-pack", 0, 0, O_NOPACK }, { "weight-decay", 1, 0, O_WD },
-		{ "clip", 1, 0, O_CLIP },      { "seed", 1, 0, 's' },        { "dtype", 1, 0, 'd' },
+		{ "clip", 1, 0, O_CLIP },      { "seed", 1, 0, 's' },        { "dtype", 1, 0, 'D' },
 		{ "threads", 1, 0, 'j' },      { "log-every", 1, 0, O_LOG }, { "output", 1, 0, 'o' },
 		{ "quiet", 0, 0, 'q' },        { "help", 0, 0, 'h' },        { "version", 0, 0, O_VERSION },
 		{ 0, 0, 0, 0 }
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
 	int quiet = 0;
 	prog_init(argv[0]);
 	train_opts_default(&o);
-	while ((c = getopt_long(argc, argv, "t:i:c:n:b:T:s:d:j:o:qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:i:c:n:b:T:s:d:D:j:o:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			paths = xrealloc(paths, (ntask + 1) * sizeof *paths);
@@ -167,7 +169,8 @@ int main(int argc, char **argv)
 				usage_err("--seed '%s': want a non-negative integer", optarg);
 			break;
 		}
-		case 'd':
+		case 'd':   /* the old spelling of -D */
+		case 'D':
 			dt = dtype_parse_user(optarg);
 			if (dt != DT_F32 && dt != DT_BF16 && dt != DT_F16)
 				usage_err("--dtype '%s': want bf16, f32 or f16", optarg);

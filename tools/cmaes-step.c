@@ -23,18 +23,18 @@ static const char usage_text[] =
 	"ask exits 3 (and prints nothing) once a stop criterion holds.\n"
 	"\n"
 	"init options:\n"
-	"  -n, --dim N           number of weights\n"
+	"      --dim N           number of weights\n"
 	"      --names A,B,...   weight names (their number is the dimension); weights are then\n"
 	"                        an object keyed by name, else an array\n"
 	"      --x0 V,...|uniform  start mean (default uniform: the point of equal weights)\n"
-	"  -s, --sigma S         initial step size (default 0.3; box 0.15; none 0.3/N)\n"
+	"      --sigma S         initial step size (default 0.3; box 0.15; none 0.3/N)\n"
 	"  -p, --popsize L       population (default 4 + floor(3 ln N))\n"
 	"      --seed N          random seed (default 1)\n"
 	"      --maxevals N      stop after N evaluations (default 1000 (N+5)^2 / sqrt(L))\n"
 	"      --map M           weights from x: simplex (|x| normalized, default), softmax,\n"
 	"                        box (lin-quad into [0,1], normalized), none (x itself)\n"
 	"      --minimize        minimize the fitness (default: maximize)\n"
-	"      --method M        cmaes (default) or random (uniform on the simplex: the baseline)\n"
+	"  -m, --method M        cmaes (default) or random (uniform on the simplex: the baseline)\n"
 	"      --ftarget F       stop when the best fitness reaches F\n"
 	"      --tolfun F        stop when the fitness range of recent generations is below F (1e-12)\n"
 	"      --tolx F          stop when all steps are below F (default 1e-12 sigma)\n"
@@ -44,10 +44,11 @@ static const char usage_text[] =
 	"  -q, --quiet           ask: no message on standard error when stopped\n"
 	"  -h, --help            this help\n"
 	"      --version         print the version\n"
+	"Old spellings, kept for scripts: -n for --dim, -s for --sigma (see recycle(7), OPTIONS).\n"
 	"Fitness of a scored record: \"fitness\" if present, else the mean of \"scores\";\n"
 	"missing, null or NaN ranks worst.\n";
 
-enum { O_NAMES = 256, O_X0, O_SEED, O_MAXEVALS, O_MAP, O_MINIMIZE, O_METHOD, O_FTARGET, O_TOLFUN,
+enum { O_NAMES = 256, O_X0, O_SEED, O_MAXEVALS, O_MAP, O_MINIMIZE, O_FTARGET, O_TOLFUN,
        O_TOLX, O_TOLFLAT, O_RESTARTS, O_VERSION };
 
 static const struct option longopts[] = {
@@ -60,7 +61,7 @@ static const struct option longopts[] = {
 	{ "maxevals", required_argument, NULL, O_MAXEVALS },
 	{ "map", required_argument, NULL, O_MAP },
 	{ "minimize", no_argument, NULL, O_MINIMIZE },
-	{ "method", required_argument, NULL, O_METHOD },
+	{ "method", required_argument, NULL, 'm' },
 	{ "ftarget", required_argument, NULL, O_FTARGET },
 	{ "tolfun", required_argument, NULL, O_TOLFUN },
 	{ "tolx", required_argument, NULL, O_TOLX },
@@ -221,7 +222,7 @@ int main(int argc, char **argv)
 	int quiet = 0, ch;
 	prog_init(argv[0]);
 	cma_opts_init(&o);
-	while ((ch = getopt_long(argc, argv, "n:s:p:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:s:p:m:qh", longopts, NULL)) != -1) {
 		const char *name = NULL;
 		for (const struct option *l = longopts; l->name; l++)
 			if (l->val == ch)
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_MINIMIZE: o.minimize = 1; break;
-		case O_METHOD:
+		case 'm':
 			if (!strcmp(optarg, "cmaes"))
 				o.method = CMA_CMAES;
 			else if (!strcmp(optarg, "random"))

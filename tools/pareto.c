@@ -15,7 +15,7 @@ static void help(void)
 	       "whitespace matrices. With no FILE, or FILE -, read standard input.\n"
 	       "\n"
 	       "Input:\n"
-	       "  -o, --objectives=LIST  objectives: dotted paths of records (default: every key of\n"
+	       "      --objectives=LIST  objectives: dotted paths of records (default: every key of\n"
 	       "                         \"scores\") or 1-based columns of a matrix (default: all)\n"
 	       "      --min=LIST         minimize these objectives (records are maximized by default)\n"
 	       "      --max=LIST         maximize these objectives (matrices are minimized by default)\n"
@@ -26,19 +26,22 @@ static void help(void)
 	       "  -q, --quiet            do not report the count of dropped records\n"
 	       "\n"
 	       "Output (one of them; by default the non-dominated points, in input order):\n"
-	       "  -r, --rank             every point with its non-domination rank (1 = the front)\n"
-	       "  -c, --crowding         add the crowding distance within each rank (null = infinite)\n"
+	       "      --rank             every point with its non-domination rank (1 = the front)\n"
+	       "      --crowding         add the crowding distance within each rank (null = infinite)\n"
 	       "      --hv[=REF]         hypervolume of the front and the reference point REF\n"
 	       "                         (R1,R2,...; default: worst - 0.1 x range of each objective)\n"
 	       "      --hv-contrib[=REF] the front with each point's exclusive hypervolume\n"
 	       "  -k, --knee             the front point with the largest trade-off (see pareto(1))\n"
-	       "  -b, --best=S           the best front point by S: mean, min or weights W1,W2,...\n"
-	       "  -t, --table            the front as an aligned text table\n"
+	       "      --best=S           the best front point by S: mean, min or weights W1,W2,...\n"
+	       "      --table            the front as an aligned text table\n"
 	       "      --svg=FILE         plot to FILE (- = standard output); with no output option\n"
 	       "                         above nothing else is written\n"
 	       "      --title=TEXT       the plot's title\n"
 	       "  -h, --help             show this help and exit\n"
-	       "      --version          show the version and exit\n", prog_name);
+	       "      --version          show the version and exit\n"
+	       "\n"
+	       "Old spellings, kept for scripts: -o for --objectives, -r for --rank, -c for --crowding,\n"
+	       "-b for --best, -t for --table (see recycle(7), OPTIONS).\n", prog_name);
 }
 
 enum { O_MIN = 256, O_MAX, O_KEEP, O_SKIP, O_HV, O_HVC, O_SVG, O_TITLE, O_VERSION };

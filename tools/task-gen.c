@@ -281,7 +281,7 @@ static void usage(FILE *f)
 	        "  -l, --list           list the skills and their formats\n"
 	        "  -c, --check          load each FILE as evalrun and ckpt-train would and summarize it\n"
 	        "  -V, --vocab N        with --check: vocabulary size (default 256: byte tokens)\n"
-	        "      --limit N        with --check: only the first N examples\n"
+	        "  -n, --limit N        with --check: only the first N examples\n"
 	        "  -h, --help           this help\n"
 	        "      --version        print the version\n");
 }
@@ -334,7 +334,7 @@ static int check_files(char **files, int n, int vocab, long limit)
 
 int main(int argc, char **argv)
 {
-	enum { O_TRAIN = 256, O_DEV, O_TEST, O_DIGITS, O_LEN, O_LETTERS, O_TERMS, O_LIMIT, O_VERSION };
+	enum { O_TRAIN = 256, O_DEV, O_TEST, O_DIGITS, O_LEN, O_LETTERS, O_TERMS, O_VERSION };
 	static const struct option lo[] = {
 		{ "output", required_argument, 0, 'o' },   { "seed", required_argument, 0, 's' },
 		{ "train", required_argument, 0, O_TRAIN }, { "dev", required_argument, 0, O_DEV },
@@ -342,7 +342,7 @@ int main(int argc, char **argv)
 		{ "len", required_argument, 0, O_LEN },     { "letters", required_argument, 0, O_LETTERS },
 		{ "terms", required_argument, 0, O_TERMS }, { "list", no_argument, 0, 'l' },
 		{ "check", no_argument, 0, 'c' },           { "vocab", required_argument, 0, 'V' },
-		{ "limit", required_argument, 0, O_LIMIT }, { "help", no_argument, 0, 'h' },
+		{ "limit", required_argument, 0, 'n' }, { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, O_VERSION },   { 0, 0, 0, 0 },
 	};
 	struct params p = { .dlo = 1, .dhi = 3, .llo = 2, .lhi = 6, .letters = 26, .tlo = 3, .thi = 5 };
@@ -352,7 +352,7 @@ int main(int argc, char **argv)
 	int list = 0, check = 0, vocab = 256, c;
 	long limit = 0;
 	prog_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "o:s:lcV:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:s:lcV:n:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'o': dir = optarg; break;
 		case 's': {
@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 		case 'l': list = 1; break;
 		case 'c': check = 1; break;
 		case 'V': vocab = (int)num("--vocab", optarg, 1, 1 << 30); break;
-		case O_LIMIT: limit = num("--limit", optarg, 0, 1L << 40); break;
+		case 'n': limit = num("--limit", optarg, 0, 1L << 40); break;
 		case 'h': usage(stdout); return 0;
 		case O_VERSION: print_version(); return 0;
 		default: usage(stderr); return EXIT_USAGE;

@@ -20,12 +20,12 @@ static const char usage_text[] =
 "  -w, --weights W       0.2,0.3,0.5 (argument order), or @FILE / @- : a JSON record whose\n"
 "                        \"weights\" is an array or an object keyed by checkpoint name\n"
 "  -m, --method M        linear (default), task-arithmetic, ties, dare-linear, dare-ties, slerp\n"
-"  -b, --base CKPT       the base model of task-arithmetic, ties and dare\n"
+"      --base CKPT       the base model of task-arithmetic, ties and dare\n"
 "  -d, --density D       ties, dare: fraction of each task vector kept, in (0, 1]\n"
 "  -s, --seed S          dare: seed of the random drop (default 0)\n"
 "      --no-normalize    use the weights as given (default: scaled to sum 1)\n"
 "      --allow-negative  accept negative weights\n"
-"  -t, --dtype DTYPE     output dtype of float tensors: f32, f16, bf16, f64 (default: the\n"
+"  -D, --dtype DTYPE     output dtype of float tensors: f32, f16, bf16, f64 (default: the\n"
 "                        first input's; the inputs' float dtypes may differ)\n"
 "      --acc f32|f64     accumulator type (default f32)\n"
 "  -j, --threads N       threads computing the merge (default: the cores it may run on, at\n"
@@ -39,6 +39,7 @@ static const char usage_text[] =
 "  -h, --help            this help\n"
 "      --version         print the version\n"
 "\n"
+"Old spellings, kept for scripts: -t for --dtype, -b for --base (see recycle(7), OPTIONS).\n"
 "Exit status: 0 success, 1 bad input or failure, 2 usage.\n";
 
 static void on_progress(void *ctx, uint64_t done, uint64_t total)
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "weights", 1, 0, 'w' }, { "method", 1, 0, 'm' }, { "base", 1, 0, 'b' },
 		{ "density", 1, 0, 'd' }, { "seed", 1, 0, 's' }, { "no-normalize", 0, 0, O_NONORM },
-		{ "allow-negative", 0, 0, O_NEG }, { "dtype", 1, 0, 't' }, { "acc", 1, 0, O_ACC },
+		{ "allow-negative", 0, 0, O_NEG }, { "dtype", 1, 0, 'D' }, { "acc", 1, 0, O_ACC },
 		{ "threads", 1, 0, 'j' }, { "output", 1, 0, 'o' }, { "donor", 1, 0, O_DONOR },
 		{ "shard-size", 1, 0, O_SHARD }, { "zstd", 2, 0, 'z' }, { "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' }, { "version", 0, 0, O_VERSION }, { 0 }
@@ -66,7 +67,7 @@ int main(int argc, char **argv)
 	struct st_wopts wo = { 0 };
 	char *end;
 	prog_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "w:m:b:d:s:t:j:o:z::qh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "w:m:b:d:s:t:D:j:o:z::qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'w': warg = optarg; break;
 		case 'm':
@@ -84,7 +85,8 @@ p.density = arg_double("--density", optarg, 0, 1, 1); break;
 			break;
 		case O_NONORM: p.normalize = 0; break;
 		case O_NEG: p.allow_negative = 1; break;
-		case 't':
+		case 't':   /* the old spelling of -D */
+		case 'D':
 			if ((out_dt = dtype_parse_user(optarg)) < 0)
 				usage_err("--dtype: unknown dtype '%s' (f32, f16, bf16 or f64)", optarg);
 			break;

@@ -285,6 +285,15 @@ check "a line per checkpoint in order; {} without metadata" '[ "$(wc -l < out)" 
 fail_run 2 "^ckpt-cat: --meta prints the metadata only" "--meta with --list" ckpt-cat --meta -l x.safetensors
 fail_run 2 "^ckpt-cat: --meta prints the metadata only" "--meta with -o" ckpt-cat --meta -o q.safetensors x.safetensors
 
+# ---- option spellings (recycle(7)): the new ones and the old ones kept for scripts agree ----
+ckpt-cat -D f16 x.safetensors > sp1; ckpt-cat -t f16 x.safetensors > sp2; ckpt-cat --dtype f16 x.safetensors > sp3
+check "-D, --dtype and the old -t: same bytes" 'cmp -s sp1 sp2 && cmp -s sp1 sp3 && ! cmp -s sp1 x.safetensors'
+ckpt-cat --select a x.safetensors > sp4; ckpt-cat -s a x.safetensors > sp5
+check "--select and the old -s: same bytes" 'cmp -s sp4 sp5 && [ -s sp4 ]'
+ok_run "-c is --check" ckpt-cat -c x.safetensors
+ok_run "-j is --threads" sh -c 'ckpt-cat -z -j 2 x.safetensors > sp6.zst && ckpt-cat sp6.zst | cmp -s - x.safetensors'
+fail_run 1 "trunc" "-c finds a truncated file" sh -c 'head -c 100 x.safetensors > trunc.safetensors; ckpt-cat -c trunc.safetensors'
+
 # ---- determinism ----
 ok_run "same command twice, directory and zstd file" sh -c 'ckpt-cat -t f16 -o r1 --shard-size 50K d && ckpt-cat -t f16 -o r2 --shard-size 50K d &&
 	ckpt-cat -o r1.safetensors.zst d && ckpt-cat -o r2.safetensors.zst d'
@@ -296,7 +305,7 @@ fail_run 2 "unrecognized option|unknown option" "unknown option" ckpt-cat --bogu
 fail_run 2 "^ckpt-cat: no checkpoint given" "no CKPT" ckpt-cat
 fail_run 2 "^ckpt-cat: no checkpoint given" "no CKPT, options only" ckpt-cat -t f32 -o q.safetensors
 for t in int8 f8 i32 f64 "" x; do
-	fail_run 2 "^ckpt-cat: -t: unknown dtype '$t'" "-t '$t' is a usage error" ckpt-cat -t "$t" x.safetensors
+	fail_run 2 "^ckpt-cat: --dtype: unknown dtype '$t'" "-t '$t' is a usage error" ckpt-cat -t "$t" x.safetensors
 done
 for z in 0 23 -1 abc 3x; do
 	fail_run 2 "^ckpt-cat: -z: level must be 1\.\.22, not '$z'" "-z$z is a usage error" ckpt-cat "-z$z" x.safetensors

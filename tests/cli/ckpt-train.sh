@@ -183,6 +183,10 @@ printf 'garbage' > junk.safetensors
 fail_run 1 '^ckpt-train: junk.safetensors: ' "--init garbage" ckpt-train -t t/copy.train.jsonl --init junk.safetensors -o x
 ok_run "-o in directories that do not exist yet" ckpt-train -q -t t/copy.train.jsonl $M --steps 2 -o zoo/deep/base
 check "they are made, as mkdir -p would" '[ -f zoo/deep/base/model.safetensors ] && [ -f zoo/deep/base/config.json ]'
+# Option spellings (recycle(7)): the new ones and the old ones kept for scripts agree.
+ok_run "--config, --steps, -D" ckpt-train -q -t t/copy.train.jsonl --config $CFG --steps 2 -D f32 -o sp1.safetensors
+ok_run "the old -c, -n, -d" ckpt-train -q -t t/copy.train.jsonl -c $CFG -n 2 -d f32 -o sp2.safetensors
+check "same bytes, F32" 'cmp -s sp1.safetensors sp2.safetensors && ckpt-cat -l sp1.safetensors | grep -q "\"F32\""'
 touch afile
 fail_run 1 '^ckpt-train: afile/x: afile: not a directory' "output parent is a file" ckpt-train -t t/copy.train.jsonl $M -o afile/x
 fail_run 1 '^ckpt-train: afile/sub/x: afile: not a directory' "a file above the output's parent" ckpt-train -t t/copy.train.jsonl $M -o afile/sub/x

@@ -30,6 +30,9 @@ check "--help mentions every option" 'grep -q -- --restarts out'
 ok_run "--version" cmaes-step --version
 check "version line" 'grep -q "^cmaes-step (recycle) " out'
 fail_run 2 'missing command' "no command" cmaes-step
+# Option spellings (recycle(7)): the new ones and the old ones kept for scripts agree.
+cmaes-step init --dim 3 --sigma 0.2 -m random --seed 4 > sp1.json && cmaes-step init -n 3 -s 0.2 --method random --seed 4 > sp2.json
+check "--dim, --sigma, -m and the old -n, -s, --method: same state" 'cmp -s sp1.json sp2.json && grep -q "\"method\":\"random\"" sp1.json && grep -q "\"sigma0\":0.2" sp1.json'
 fail_run 2 "unknown command 'run'" "unknown command" cmaes-step run s.json
 fail_run 2 'init needs --dim N or --names' "init without dimension" cmaes-step init
 fail_run 2 "--dim: '0' is not an integer" "--dim 0" cmaes-step init --dim 0

@@ -117,6 +117,13 @@ check "spaces and all" '[ "$(cat out)" = "$(head -1 rk.ndjson)" ]'
 ok_run "--crowding alone annotates the front" pareto -c s.ndjson
 check "four front records with crowding" '[ "$(grep -c "\"crowding\"" out)" = 4 ] && ! grep -q rank out'
 
+# Option spellings (recycle(7)): the new ones and the old ones kept for scripts agree.
+same_sp=1
+for pair in "--table|-t" "--best=mean|-b mean" "--rank --crowding|-r -c" "--objectives=scores.add|-o scores.add"; do
+	# shellcheck disable=SC2086  # the options are word-split on purpose
+	pareto ${pair%%|*} s.ndjson > sp1 && pareto ${pair#*|} s.ndjson > sp2 && cmp -s sp1 sp2 && [ -s sp1 ] || same_sp=0
+done
+check "--table, --best, --rank, --crowding, --objectives and the old -t, -b, -r, -c, -o agree" '[ $same_sp = 1 ]'
 ok_run "--hv with the default reference" pareto --hv s.ndjson
 # worst add .2, range .3 -> .17; worst mul .1, range .5 -> .05
 check "the reference point is printed: worst - 0.1 x range" 'grep -q "\"ref\":\[0.17,0.05\]" out'

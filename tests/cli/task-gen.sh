@@ -128,6 +128,8 @@ fail_run 1 'nothing.jsonl: No such file' "--check: missing file" task-gen --chec
 fail_run 2 "--vocab '0'" "--vocab 0" task-gen --check -V 0 d/add.dev.jsonl
 ok_run "--check --limit stops before a bad line" task-gen --check --limit 1 bad.dev.jsonl
 check "--limit 1 counts one example" 'grep -q "bad: 1 generation examples" out'
+ok_run "-n is --limit" task-gen -c -n 1 bad.dev.jsonl
+check "-n 1 counts one example" 'grep -q "bad: 1 generation examples" out'
 printf '{"prompt_ids":[1,999],"target_ids":[5]}\n' > ids.jsonl
 ok_run "--check -V 1000 on ids" task-gen --check -V 1000 ids.jsonl
 fail_run 1 'ids.jsonl:1: "prompt_ids"\[1\] = 999 is outside the vocabulary \[0, 256\)' "--check: id outside the vocabulary" \

@@ -77,6 +77,13 @@ ok_run "SLERP of BF16 and F32" wmerge -m slerp -w 0.3 c1.safetensors c2f32.safet
 wmerge -m slerp -w 0.3 c1.safetensors c2.safetensors > sl_ref
 check "SLERP mixed: same bytes as all BF16" 'same_data sl_ref sl_mix.safetensors'
 
+# Option spellings (recycle(7)): the new ones and the old ones kept for scripts agree.
+wmerge -D f32 -w 1,1 c1.safetensors c2.safetensors > sp1; wmerge -t f32 -w 1,1 c1.safetensors c2.safetensors > sp2
+check "-D and the old -t: same bytes, F32" 'cmp -s sp1 sp2 && ckpt-cat -l sp1 | grep embed_tokens | grep -q "\"F32\""'
+wmerge -m ties -d 0.5 --base c4.safetensors -w 1,1 c1.safetensors c2.safetensors > sp3
+wmerge -m ties -d 0.5 -b c4.safetensors -w 1,1 c1.safetensors c2.safetensors > sp4
+check "--base and the old -b: same bytes" 'cmp -s sp3 sp4 && [ -s sp3 ]'
+
 # Determinism: same command, same bytes; any -j, any --acc for an exact merge.
 wmerge -w 0.2,0.3,0.5 c1.safetensors c2.safetensors c3.safetensors > s1
 wmerge -w 0.2,0.3,0.5 -j 3 c1.safetensors c2.safetensors c3.safetensors > s2
