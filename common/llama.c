@@ -88,51 +88,31 @@ static json_object *key(json_object *o, const char *k)
 	return v;   /* NULL for absent and for JSON null */
 }
 
-/* An integral JSON number into *v: 1 when present, 0 when absent or null, -1 on error. */
+/* Typed fields through rec.h's getters: 1 and *v when present, 0 when absent or null, -1 with
+ * the getter's message ('field "K" is not an integer'…). Integers are token ids or sizes in
+ * -1..INT32_MAX (4096.0 counts as 4096); numbers finite. */
+#define OPT (REC_OPTIONAL | REC_NULLABLE)
+
 static int get_int(json_object *o, const char *k, int *v)
 {
-	json_object *x = key(o, k);
-	if (!x)
-		return 0;
-	if (json_object_is_type(x, json_type_int)) {
-		int64_t i = json_object_get_int64(x);
-		if (i < -1 || i > INT32_MAX)
-			return err_set("%s: %lld is out of range", k, (long long)i);
-		*v = (int)i;
-		return 1;
-	}
-	if (json_object_is_type(x, json_type_double)) {
-		double d = json_object_get_double(x);
-		if (d == floor(d) && d >= -1 && d <= INT32_MAX) {
-			*v = (int)d;
-			return 1;
-		}
-	}
-	return err_set("%s: %s is not an integer", k, json_object_to_json_string(x));
+	long long x;
+	int r = rec_get_int(o, k, OPT | REC_INTEGRAL, -1, INT32_MAX, &x);
+	if (r > 0)
+		*v = (int)x;
+	return r;
 }
 
 static int get_num(json_object *o, const char *k, double *v)
 {
-	json_object *x = key(o, k);
-	if (!x)
-		return 0;
-	if (!json_object_is_type(x, json_type_int) && !json_object_is_type(x, json_type_double))
-		return err_set("%s: %s is not a number", k, json_object_to_json_string(x));
-	*v = json_object_get_double(x);
-	return 1;
+	return rec_get_double(o, k, OPT, -HUGE_VAL, HUGE_VAL, v);
 }
 
 static int get_bool(json_object *o, const char *k, int *v)
 {
-	json_object *x = key(o, k);
-	if (!x)
-		return 0;
-	if (!json_object_is_type(x, json_type_boolean))
-		return err_set("%s: %s is not true or false", k, json_object_to_json_string(x));
-	*v = json_object_get_boolean(x);
-	return 1;
+	return rec_get_bool(o, k, OPT, v);
 }
 
+/* A string field, or NULL when absent, null or not a string (a model_type of 5 names nothing). */
 static const char *get_str(json_object *o, const char *k)
 {
 	json_object *x = key(o, k);
@@ -141,10 +121,11 @@ static const char *get_str(json_object *o, const char *k)
 
 static int need_int(json_object *o, const char *k, int *v)
 {
-	int r = get_int(o, k, v);
-	if (r == 0)
-		return err_set("%s: missing", k);
-	return r < 0 ? -1 : 0;
+	long long x;
+	if (rec_get_int(o, k, REC_INTEGRAL, -1, INT32_MAX, &x) < 0)
+		return -1;
+	*v = (int)x;
+	return 0;
 }
 
 /* Rotary parameters: "rope_scaling" (old; the type under "rope_type" or the older "type") or

@@ -84,7 +84,8 @@ int llama_config_check(struct llama_config *c);
  * head_dim 128). Refuses, naming the key, what this module would not compute exactly: another
  * model_type or architecture, rope types other than default, linear and llama3 (yarn, dynamic,
  * longrope…), partial rotary, hidden_act other than silu, a sliding window outside Mistral
- * (use_sliding_window, sliding layer_types), quantized weights. Errors read "KEY: why". */
+ * (use_sliding_window, sliding layer_types), quantized weights. Errors name the key ("KEY: why",
+ * or rec.h's "field \"KEY\" is not an integer" for a field of the wrong type). */
 int llama_config_parse(struct llama_config *c, const char *json_text);
 /* config.json text for c that transformers loads as the same model, in the 4.x spelling
  * (malloc'd, ends in "\n"); NULL with an error when c's switches are not a model of its family

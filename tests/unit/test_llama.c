@@ -102,9 +102,9 @@ static void test_config_refused(void)
 		{ ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8.0,\"low_freq_factor\":4,\"high_freq_factor\":1,"
 		  "\"original_max_position_embeddings\":64}", "rope llama3: factor 8" },
 		{ ",\"rope_parameters\":{\"rope_type\":\"yarn\",\"rope_theta\":1e4}", "rope_parameters: rope type \"yarn\"" },
-		{ ",\"rope_parameters\":{\"rope_theta\":\"big\"}", "rope_parameters: rope_theta: \"big\" is not a number" },
+		{ ",\"rope_parameters\":{\"rope_theta\":\"big\"}", "rope_parameters: field \"rope_theta\" is not a number" },
 		{ ",\"rope_parameters\":{\"rope_theta\":1e4,\"partial_rotary_factor\":0.5}", "partial_rotary_factor 0.5" },
-		{ ",\"attention_bias\":1", "attention_bias: 1 is not true or false" },
+		{ ",\"attention_bias\":1", "field \"attention_bias\" is not a boolean" },
 		{ ",\"hidden_act\":\"gelu\"", "hidden_act: \"gelu\" is not supported" },
 		{ ",\"model_type\":\"gemma\"", "model_type: \"gemma\" is not supported" },
 		{ ",\"model_type\":\"phi3\"", "model_type: \"phi3\"" },
@@ -119,8 +119,8 @@ static void test_config_refused(void)
 		{ ",\"num_key_value_heads\":3", "num_key_value_heads: 3 does not divide" },
 		{ ",\"head_dim\":3", "head_dim: 3 is odd" },
 		{ ",\"rms_norm_eps\":0", "rms_norm_eps: 0 is not a positive number" },
-		{ ",\"tie_word_embeddings\":1", "tie_word_embeddings: 1 is not true or false" },
-		{ ",\"max_position_embeddings\":2.5", "max_position_embeddings: 2.5 is not an integer" },
+		{ ",\"tie_word_embeddings\":1", "field \"tie_word_embeddings\" is not a boolean" },
+		{ ",\"max_position_embeddings\":2.5", "field \"max_position_embeddings\" is not an integer" },
 	};
 	char buf[512];
 	struct llama_config c;
@@ -139,7 +139,7 @@ static void test_config_refused(void)
 	free(q3);
 	c.arch = LLAMA_ARCH_LLAMA;
 	CHECK(llama_config_json(&c) == NULL && strstr(err_get(), "not a model of one family"), "llama with q/k norms not written");
-	CHECK(llama_config_parse(&c, "{\"vocab_size\":10}") == -1 && strstr(err_get(), "hidden_size: missing"),
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":10}") == -1 && strstr(err_get(), "missing field \"hidden_size\""),
 	      "missing: %s", err_get());
 	CHECK(llama_config_parse(&c, "{\"vocab_size\":10,\"hidden_size\":30,\"intermediate_size\":8,"
 	                             "\"num_hidden_layers\":1,\"num_attention_heads\":4}") == -1 &&
@@ -147,7 +147,7 @@ static void test_config_refused(void)
 	CHECK(llama_config_parse(&c, "{\"vocab_size\":0,\"hidden_size\":8,\"intermediate_size\":8,"
 	                             "\"num_hidden_layers\":1,\"num_attention_heads\":2}") == -1 &&
 	      strstr(err_get(), "vocab_size: 0"), "zero vocab: %s", err_get());
-	CHECK(llama_config_parse(&c, "{\"vocab_size\":\"x\"}") == -1 && strstr(err_get(), "vocab_size:"),
+	CHECK(llama_config_parse(&c, "{\"vocab_size\":\"x\"}") == -1 && strstr(err_get(), "field \"vocab_size\" is not an integer"),
 	      "string size: %s", err_get());
 	CHECK(llama_config_parse(&c, "{\"vocab_size\":") == -1 && strstr(err_get(), "invalid JSON"),
 	      "broken JSON: %s", err_get());
