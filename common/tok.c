@@ -1133,6 +1133,15 @@ static int normalize(tok *t, const char *s, size_t len)
 		tmp.n = 0;
 		switch (st->kind) {
 		case N_NFC: case N_NFD: case N_NFKC: case N_NFKD: {
+			/* ASCII is the same in every normalization form */
+			size_t k = 0;
+			while (k < n && !((unsigned char)cur[k] & 0x80))
+				k++;
+			if (k == n) {
+				if (tok_buf_add(&tmp, cur, n) < 0)
+					return free(tmp.p), -1;
+				break;
+			}
 			int opt = UTF8PROC_STABLE | (st->kind == N_NFC || st->kind == N_NFKC ? UTF8PROC_COMPOSE : UTF8PROC_DECOMPOSE) |
 			          (st->kind >= N_NFKC ? UTF8PROC_COMPAT : 0);
 			utf8proc_uint8_t *o = NULL;
