@@ -4,7 +4,7 @@
 # Llama 3, Qwen3 and SentencePiece-style (Mistral vocabulary) tokenizers and a generated corpus
 # of 60,000 strings. recycle: wall seconds of `tokenize` on the corpus minus those of loading the
 # tokenizer alone (best of 3 each); reference: its own timer around the encode calls only (the
-# load is not counted), best of 3. Peak RSS is recycle's, load included.
+# load is not counted), best of 2. Peak RSS is recycle's, load included.
 set -u
 top=${RECYCLE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 NPM=$top/build/npm
