@@ -96,8 +96,8 @@ static INLINE void F(dare)(T *restrict x, T *restrict mk, uint64_t key, uint64_t
  * block below jl. Keys compare as signed integers (their sign bit is clear), which vectorizes. */
 static INLINE void F(trim)(T *restrict x, SKEYT thr, SKEYT jl, size_t len)
 {
-	FOR_J(len, x[j] = x[j] * (T)(((SKEYT)F(key)(x[j]) > thr) |
-	                             (((SKEYT)F(key)(x[j]) == thr) & ((SKEYT)j < jl))));
+	FOR_J(len, x[j] = x[j] * (T)((int)((SKEYT)F(key)(x[j]) > thr) |
+	                             ((int)((SKEYT)F(key)(x[j]) == thr) & (int)((SKEYT)j < jl))));
 }
 
 /* TIES election, one input: where wᵢδᵢ (di) has the sign of the sum s (+ for s ≥ 0), add it
