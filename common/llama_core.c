@@ -1,6 +1,6 @@
 /* llama_core.c — the arithmetic of llama.h: forward pass over packed batches (with or without a
- * KV cache), backward pass of the mean cross-entropy, the thread pool, and the model's lifetime
- * (it owns the workspace these need).
+ * KV cache), backward pass of the mean cross-entropy, and the model's lifetime (it owns the
+ * workspace these need). Threads come from one common/pool.h pool, set by llama_set_threads.
  *
  * The math is written once over the type `real`. The library compiles it as float. The
  * gradient-check test #includes this file with LLAMA_CORE_DOUBLE defined, which turns `real`
@@ -17,7 +17,6 @@
  * computed within one item by the same calls. So results are the same bits with any number of
  * threads. OpenBLAS itself is kept single-threaded. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "err.h"
 #include "llama.h"
 #include "llama_internal.h"
+#include "pool.h"
 
 #ifdef LLAMA_CORE_DOUBLE
 typedef double real;
@@ -52,57 +52,33 @@ typedef float real;
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-/* --- the thread pool: parallel_for over items; the caller is thread 0 --- */
+/* --- threads: parallel_for over items on common/pool.h's pool; the caller is thread 0 --- */
 
 #define MAX_THREADS 64
 typedef void item_fn(void *ctx, int item, int tid);
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	pthread_t th[MAX_THREADS];
-	int workers;            /* threads besides the caller */
-	unsigned gen;           /* bumped for each parallel_for */
-	int stop, busy, items;
-	atomic_int next;
-	atomic_int inuse;       /* a parallel_for is running: another thread's call runs inline */
+static pool *workers;   /* llama_set_threads's; NULL: everything on the calling thread */
+
+struct items {
 	item_fn *fn;
 	void *ctx;
-} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
-           .done = PTHREAD_COND_INITIALIZER };
+};
 
-static void pool_run(int tid)
+static void item_run(void *ctx, size_t item, int tid)
 {
-	int i;
-	while ((i = atomic_fetch_add(&pool.next, 1)) < pool.items)
-		pool.fn(pool.ctx, i, tid);
+	const struct items *it = ctx;
+	it->fn(it->ctx, (int)item, tid);
 }
 
+/* fn(ctx, item, tid) for every item; a call that finds the pool busy (another thread's, or one
+ * from inside an item) runs on its own thread. */
 static void parallel_for(int items, item_fn *fn, void *ctx)
 {
-	if (pool.workers == 0 || items <= 1 || atomic_exchange(&pool.inuse, 1)) {
-		for (int i = 0; i < items; i++)
-			fn(ctx, i, 0);
-		return;
-	}
-	pthread_mutex_lock(&pool.mu);
-	pool.fn = fn;
-	pool.ctx = ctx;
-	pool.items = items;
-	atomic_store(&pool.next, 0);
-	pool.busy = pool.workers;
-	pool.gen++;
-	pthread_cond_broadcast(&pool.go);
-	pthread_mutex_unlock(&pool.mu);
-	pool_run(0);
-	pthread_mutex_lock(&pool.mu);
-	while (pool.busy > 0)
-		pthread_cond_wait(&pool.done, &pool.mu);
-	pthread_mutex_unlock(&pool.mu);
-	atomic_store(&pool.inuse, 0);
+	struct items it = { fn, ctx };
+	pool_for(workers, items > 0 ? (size_t)items : 0, item_run, &it);
 }
 
-static int nthreads(void) { return pool.workers + 1; }
+static int nthreads(void) { return pool_threads(workers); }
 
 /* --- the parameters, seen through the config and tensor table --- */
 
@@ -1241,39 +1217,6 @@ struct llama_ws {
 	struct ws w;
 };
 
-static void *pool_worker(void *arg)
-{
-	int tid = (int)(intptr_t)arg;
-	unsigned seen = 0;   /* pool_start zeroes gen before any worker exists */
-	pthread_mutex_lock(&pool.mu);
-	for (;;) {
-		while (pool.gen == seen && !pool.stop)
-			pthread_cond_wait(&pool.go, &pool.mu);
-		if (pool.stop)
-			break;
-		seen = pool.gen;
-		pthread_mutex_unlock(&pool.mu);
-		pool_run(tid);
-		pthread_mutex_lock(&pool.mu);
-		if (--pool.busy == 0)
-			pthread_cond_signal(&pool.done);
-	}
-	pthread_mutex_unlock(&pool.mu);
-	return NULL;
-}
-
-static void pool_stop(void)
-{
-	pthread_mutex_lock(&pool.mu);
-	pool.stop = 1;
-	pthread_cond_broadcast(&pool.go);
-	pthread_mutex_unlock(&pool.mu);
-	for (int i = 0; i < pool.workers; i++)
-		pthread_join(pool.th[i], NULL);
-	pool.workers = 0;
-	pool.stop = 0;
-}
-
 /* OpenBLAS on one thread: the parallelism is ours (see the top of this file). Its own idle
  * threads, which it starts when it loads, are stopped too, once: each would spin for a while
  * (some 0.05 s of a core) waiting for work that never comes. blas_thread_shutdown_ is OpenBLAS's,
@@ -1298,13 +1241,9 @@ void llama_set_threads(int n)
 		n = MAX_THREADS;
 	if (n == nthreads())
 		return;
-	pool_stop();
-	pool.gen = 0;
-	/* A worker that cannot be started just leaves more items to the others. */
-	while (pool.workers < n - 1 &&
-	       pthread_create(&pool.th[pool.workers], NULL, pool_worker,
-	                      (void *)(intptr_t)(pool.workers + 1)) == 0)
-		pool.workers++;
+	pool_free(workers);
+	/* A pool that cannot be started leaves the work to the calling thread (the same results). */
+	workers = n > 1 ? pool_new(n) : NULL;
 }
 
 struct llama_model *llama_new(const struct llama_config *cfg)
