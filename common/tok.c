@@ -785,7 +785,7 @@ static int load_added(tok *t, json_object *l)
 		json_object *a = json_object_array_get_idx(l, i), *idv = get(a, "id");
 		const char *c = get_str(a, "content");
 		if (!c || !idv || !json_object_is_type(idv, json_type_int) || json_object_get_int64(idv) < 0 ||
-		    json_object_get_int64(idv) >= (1 << 30))
+		    json_object_get_int64(idv) >= TOK_MAX_IDS)
 			return err_set("added_tokens[%zu]: no content or no valid id", i);
 		added_tok *d = &t->added[t->nadded++];
 		if (dup_str(c, &d->s) < 0)
@@ -838,6 +838,11 @@ static json_object *parse_json(const char *path)
 	char *s = slurp(path, &len);
 	if (!s)
 		return NULL;
+	if (!tok_utf8_valid(s, len)) {   /* JSON text is UTF-8; tokenizers refuses anything else */
+		free(s);
+		err_set("%s: not valid UTF-8", path);
+		return NULL;
+	}
 	json_tokener *tk = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
 	if (!tk) {
 		free(s);
@@ -847,7 +852,8 @@ static json_object *parse_json(const char *path)
 	json_object *o = json_tokener_parse_ex(tk, s, (int)len);
 	enum json_tokener_error e = json_tokener_get_error(tk);
 	if (!o || e != json_tokener_success || tk->char_offset != (int)len) {
-		err_set("%s: not valid JSON (%s)", path, o ? "trailing data" : json_tokener_error_desc(e));
+		err_set("%s: not valid JSON (%s)", path, o ? "trailing data" :
+		        e == json_tokener_continue ? "unexpected end of data" : json_tokener_error_desc(e));
 		json_object_put(o);
 		o = NULL;
 	} else if (!json_object_is_type(o, json_type_object)) {
@@ -1512,8 +1518,9 @@ char *tok_decode(tok *t, const int32_t *ids, size_t n, int flags, size_t *outlen
 				rc = strs_add(&a, t->added[k].s, t->added[k].len);
 		} else if (id >= 0 && id < t->bpe.nid && t->bpe.id_str[id]) {
 			rc = strs_add(&a, t->bpe.id_str[id], t->bpe.id_len[id]);
-		} else
+		} else if (id < 0 || id >= t->nvocab)
 			rc = err_set("token id %d is not in the vocabulary (%d ids)", id, t->nvocab);
+		/* an id inside the range that names no token decodes to nothing, as in tokenizers */
 	}
 	for (int i = 0; i < t->ndec && rc == 0; i++) {
 		rc = decode_step(t, &t->dec_steps[i], &a, &b);

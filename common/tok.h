@@ -29,6 +29,9 @@
 typedef struct tok tok;
 
 #define TOK_SPECIAL 1   /* encode: add the special tokens; decode: keep them */
+/* Token ids are below this (real vocabularies hold well under a million): the id tables are
+ * arrays indexed by id. */
+#define TOK_MAX_IDS (1 << 22)
 
 /* A growable array of token ids. */
 typedef struct {
@@ -56,7 +59,8 @@ void tok_specials(const tok *t, const int32_t **pre, int *npre, const int32_t **
  * memory). Not thread-safe on one tok (it caches words). */
 int tok_encode(tok *t, const char *text, size_t len, int flags, tok_ids *out);
 /* The text of ids as a malloc'ed NUL-terminated string (length in *len if not NULL); NULL with
- * err_set when an id is outside the vocabulary or on out of memory. */
+ * err_set when an id is outside [0, tok_vocab_size) or on out of memory. An id inside that range
+ * that names no token (a gap in the vocabulary) decodes to nothing, as in tokenizers. */
 char *tok_decode(tok *t, const int32_t *ids, size_t n, int flags, size_t *len);
 
 int tok_ids_push(tok_ids *a, int32_t id);   /* -1 on out of memory */

@@ -234,8 +234,8 @@ int tok_bpe_load(tok_bpe *m, json_object *model)
 		if (!json_object_is_type(val, json_type_int))
 			return err_set("model.vocab[\"%s\"] is not an integer", key);
 		int64_t id = json_object_get_int64(val);
-		if (id < 0 || id >= (1 << 30))
-			return err_set("model.vocab[\"%s\"] = %lld is out of range", key, (long long)id);
+		if (id < 0 || id >= TOK_MAX_IDS)
+			return err_set("model.vocab[\"%s\"] = %lld is out of range [0, %d)", key, (long long)id, TOK_MAX_IDS);
 		if (tok_map_put(&m->vocab, key, strlen(key), id) < 0)
 			return -1;
 		if (id > maxid)

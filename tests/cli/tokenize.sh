@@ -126,6 +126,8 @@ mkdir empty
 fail_run 1 'tokenize: empty/tokenizer.json: No such file' "directory without tokenizer.json" tokenize empty
 echo '{"model":' > bad.json
 fail_run 1 'tokenize: bad.json: not valid JSON' "broken tokenizer.json" tokenize bad.json
+printf '{"model":{"type":"BPE","vocab":{"a\377":0},"merges":[]}}' > bad.json
+fail_run 1 'tokenize: bad.json: not valid UTF-8' "a tokenizer.json that is not UTF-8" tokenize bad.json
 echo '[1]' > bad.json
 fail_run 1 'tokenize: bad.json: not a JSON object' "tokenizer.json not an object" tokenize bad.json
 for m in '{"type":"WordPiece","vocab":{}}|model type "WordPiece" is not supported \(only BPE\)' \
@@ -135,6 +137,7 @@ for m in '{"type":"WordPiece","vocab":{}}|model type "WordPiece" is not supporte
 	 '{"type":"BPE","vocab":{"a":0},"merges":[]}|^$' \
 	 '{"type":"BPE","vocab":{"a":0},"merges":[],"dropout":0.1}|dropout is not supported' \
 	 '{"type":"BPE","vocab":{"a":-1},"merges":[]}|model.vocab\["a"\] = -1 is out of range' \
+	 '{"type":"BPE","vocab":{"a":4194304},"merges":[]}|model.vocab\["a"\] = 4194304 is out of range \[0, 4194304\)' \
 	 '{"type":"BPE","vocab":{"a":0}}|model.merges is missing'; do
 	echo "{\"model\":${m%%|*}}" > m.json
 	re=${m#*|}

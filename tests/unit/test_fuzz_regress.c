@@ -14,6 +14,7 @@
 #include "../fuzz/cma_state.c"
 #include "../fuzz/task.c"
 #include "../fuzz/config.c"
+#include "../fuzz/tok.c"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -130,6 +131,7 @@ REPLAY(rec)
 REPLAY(cma_state)
 REPLAY(task)
 REPLAY(config)
+REPLAY(tok)
 
 int main(int argc, char **argv)
 {
@@ -147,5 +149,6 @@ int main(int argc, char **argv)
 	T_RUN(replay_cma_state);
 	T_RUN(replay_task);
 	T_RUN(replay_config);
+	T_RUN(replay_tok);
 	return t_done();
 }
