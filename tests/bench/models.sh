@@ -18,7 +18,7 @@ mkdir -p "$d"
 cd "$d"
 lib=$top/build/rel/libcommon.a
 [ -f "$lib" ] || { echo "models bench: $lib missing (run make first)"; exit 1; }
-pkgs="libzstd json-c openblas"
+pkgs="libzstd json-c openblas libpcre2-8 libutf8proc"
 cc -O2 -D_GNU_SOURCE -I"$top/common" $(pkg-config --cflags $pkgs) -o mb \
 	"$top/tests/bench/models_bench.c" "$lib" $(pkg-config --libs $pkgs) -lm -lpthread
 load0=$(cut -d' ' -f1 /proc/loadavg)
