@@ -1232,6 +1232,12 @@ static void blas_one_thread(void)
 		blas_thread_shutdown_();
 }
 
+static void stop_workers(void)
+{
+	pool_free(workers);
+	workers = NULL;
+}
+
 void llama_set_threads(int n)
 {
 	blas_one_thread();
@@ -1241,6 +1247,9 @@ void llama_set_threads(int n)
 		n = MAX_THREADS;
 	if (n == nthreads())
 		return;
+	static int registered;
+	if (!registered)   /* the workers are joined at exit: no thread outlives the program's end */
+		registered = atexit(stop_workers) == 0;
 	pool_free(workers);
 	/* A pool that cannot be started leaves the work to the calling thread (the same results). */
 	workers = n > 1 ? pool_new(n) : NULL;

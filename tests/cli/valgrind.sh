@@ -26,6 +26,7 @@ gen --seed 2 -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o m2.sa
 head -c 3000 m.safetensors > cut.safetensors
 printf '{"text":"hello world"}\n{"text":"merge"}\n' > t.dev.jsonl
 printf '{"prompt":"a","target":"b"}\n{"text":"mixed"}\n' > bad.jsonl
+printf '{"prompt_ids":[1,5,9,200],"choices_ids":[[3],[4,5],[6,7,8]],"answer":1}\n{"prompt_ids":[2],"choices_ids":[[30,31],[40]],"answer":0}\n' > mc.jsonl
 
 vg 0 "ckpt-cat --check of a file" ckpt-cat --check m.safetensors
 mkfifo pipe
@@ -36,6 +37,8 @@ cat m2.safetensors > pipe &
 vg 0 "wmerge -o from a file and a pipe" wmerge -q -w 0.3,0.7 -o w.safetensors m.safetensors - < pipe
 vg 0 "wmerge -m ties -o a directory" wmerge -q -m ties -b m.safetensors -d 0.5 -w 0.5,0.5 -o wd m.safetensors m2.safetensors
 vg 0 "evalrun of a text task" evalrun -q -t t.dev.jsonl m.safetensors
+vg 0 "evalrun on 2 threads (the pool's workers joined at exit)" evalrun -q -j 2 -t t.dev.jsonl m.safetensors
+vg 0 "evalrun of a Qwen3 (q/k norms, bf16 mapped), multiple choice" evalrun -q -j 2 -t mc.jsonl "$TOP/tests/conformance/qwen3"
 vg 1 "evalrun of a task mixing kinds (exit 1)" evalrun -q -t bad.jsonl m.safetensors
 vg 0 "cmaes-step init" cmaes-step init --names a,b --popsize 4 --seed 2
 cp out state.json
