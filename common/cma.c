@@ -722,6 +722,17 @@ int cma_tell(cma *c, const double *fitness)
 	return 0;
 }
 
+int cma_extend(cma *c, long long maxevals)
+{
+	if (maxevals < 1 || maxevals < c->evals)
+		return err_set("a budget of %lld evaluations is less than the %lld done", maxevals,
+		               c->evals);
+	c->maxevals = maxevals;
+	if (c->stop && !strcmp(c->stop, "maxevals") && c->evals < maxevals)
+		c->stop = NULL;
+	return 0;
+}
+
 int cma_record_fitness(json_object *rec, double *v)
 {
 	json_object *o;

@@ -115,6 +115,10 @@ int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, co
  * missing or null. -1 (err) when the fields have the wrong type. */
 int cma_record_fitness(json_object *rec, double *v);
 
+/* A new evaluation budget for a run: at least the evaluations done. A run that stopped only because
+ * its budget ran out goes on (the state is otherwise unchanged); -1 (err) when maxevals is too small. */
+int cma_extend(cma *c, long long maxevals);
+
 /* {"method","gen","evals","lambda","restarts","sigma","best":{id,x,weights,fitness}|null,"stop"} */
 json_object *cma_status(const cma *c);
 

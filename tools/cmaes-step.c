@@ -19,13 +19,16 @@ static const char usage_text[] =
 	"       cmaes-step ask [-q] STATE > CANDIDATES.ndjson\n"
 	"       cmaes-step tell STATE [SCORED.ndjson] > TOLD.ndjson\n"
 	"       cmaes-step status STATE\n"
+	"       cmaes-step extend --maxevals N STATE\n"
 	"CMA-ES over merge weights, one generation per ask/tell; the whole run is the STATE file.\n"
-	"ask exits 3 (and prints nothing) once a stop criterion holds.\n"
+	"ask exits 3 (and prints nothing) once a stop criterion holds. extend gives a run a larger\n"
+	"budget in place: one that stopped only because its budget ran out goes on.\n"
 	"\n"
 	"init options:\n"
 	"      --dim N           number of weights\n"
 	"      --names A,B,...   weight names (their number is the dimension); weights are then\n"
-	"                        an object keyed by name, else an array\n"
+	"                        an object keyed by name, else an array. --names @FILE reads\n"
+	"                        them from FILE, a JSON array of strings (any name: commas too)\n"
 	"      --x0 V,...|uniform  start mean (default uniform: the point of equal weights)\n"
 	"      --sigma S         initial step size (default 0.3; box 0.15; none 0.3/N)\n"
 	"  -p, --popsize L       population (default 4 + floor(3 ln N))\n"
@@ -90,12 +93,34 @@ static int split(char *s, char ***out)
 	return n;
 }
 
+/* The names of --names @FILE: a JSON array of strings. */
+static int names_file(const char *path, json_object **keep, char ***out)
+{
+	json_object *a = rec_load(path);
+	if (!a)
+		die_err();
+	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) == 0)
+		die("%s: --names @FILE: not a non-empty JSON array of names", path);
+	int m = (int)json_object_array_length(a);
+	char **v = xcalloc(m, sizeof *v);
+	for (int i = 0; i < m; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(e, json_type_string))
+			die("%s: --names @FILE: element %d is not a string", path, i + 1);
+		v[i] = (char *)json_object_get_string(e);
+	}
+	*keep = a;
+	*out = v;
+	return m;
+}
+
 static int cmd_init(cma_opts *o, char *names, char *x0)
 {
 	char **nv = NULL, **xv = NULL;
 	double *x = NULL;
+	json_object *nfile = NULL;
 	if (names) {
-		int m = split(names, &nv);
+		int m = names[0] == '@' ? names_file(names + 1, &nfile, &nv) : split(names, &nv);
 		if (o->dim && o->dim != m)
 			usage_err("--dim %d but %d names", o->dim, m);
 		o->dim = m;
@@ -123,6 +148,7 @@ static int cmd_init(cma_opts *o, char *names, char *x0)
 	free(nv);
 	free(xv);
 	free(x);
+	json_object_put(nfile);
 	return 0;
 }
 
@@ -214,6 +240,19 @@ static int cmd_status(const char *path)
 	return 0;
 }
 
+static int cmd_extend(const char *path, long long maxevals)
+{
+	cma *c = cma_load(path);
+	if (!c)
+		die_err();
+	if (cma_extend(c, maxevals) < 0)
+		die("%s: %s", path, err_get());
+	if (cma_save(c, path) < 0)
+		die_err();
+	cma_free(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cma_opts o;
@@ -267,11 +306,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_err("missing command: init, ask, tell or status");
+		usage_err("missing command: init, ask, tell, status or extend");
 	const char *cmd = argv[optind++];
 	int nargs = argc - optind;
-	if (strcmp(cmd, "init") && strcmp(cmd, "ask") && strcmp(cmd, "tell") && strcmp(cmd, "status"))
-		usage_err("unknown command '%s' (init, ask, tell or status)", cmd);
+	if (strcmp(cmd, "init") && strcmp(cmd, "ask") && strcmp(cmd, "tell") && strcmp(cmd, "status") &&
+	    strcmp(cmd, "extend"))
+		usage_err("unknown command '%s' (init, ask, tell, status or extend)", cmd);
+	if (!strcmp(cmd, "extend")) {
+		if (!init_opt || strcmp(init_opt, "maxevals") || !o.maxevals)
+			usage_err("extend takes --maxevals N and no other init option");
+		if (nargs != 1)
+			usage_err("extend needs one STATE file");
+		return cmd_extend(argv[optind], o.maxevals);
+	}
 	if (strcmp(cmd, "init") && init_opt)
 		usage_err("--%s is an option of init, not of %s", init_opt, cmd);
 	if (!strcmp(cmd, "init")) {

@@ -182,4 +182,25 @@ done
 ok_run "status after flat generations" cmaes-step status ip.json
 check "flat fitness: one restart with twice the population, then stopped" \
 	'grep -q "\"lambda\":14,\"restarts\":1," out && grep -q "\"stop\":\"flatfitness\"}$" out'
+
+# --- names from a file, extend ------------------------------------------------------------------
+printf '["lr=1e-3,bs=32","step 500","q\\"uote","é"]\n' > names.json
+ok_run "--names @FILE: names with commas, spaces, quotes, non-ASCII" sh -c 'cmaes-step init --names @names.json --popsize 4 --maxevals 8 > nf.json'
+cmaes-step ask nf.json > c.ndjson
+check "weights keyed by the file's names" \
+	'[ "$(head -n 1 c.ndjson | jq -c "[.weights | keys_unsorted[]]")" = "$(jq -c . names.json)" ]'
+printf '[1]\n' > bad.json
+fail_run 1 'element 1 is not a string' "--names @FILE with a number" cmaes-step init --names @bad.json
+fail_run 1 'names.missing' "--names @FILE missing" cmaes-step init --names @names.missing
+for i in 1 2; do cmaes-step ask nf.json | sed 's/}$/,"fitness":0.5}/' | cmaes-step tell nf.json > /dev/null; done
+fail_run 3 'stopped \(maxevals\) after 8' "budget spent: ask exits 3" cmaes-step ask nf.json
+fail_run 1 'budget of 4 evaluations is less than the 8 done' "extend below the evaluations done" cmaes-step extend --maxevals 4 nf.json
+fail_run 2 'extend takes --maxevals' "extend without --maxevals" cmaes-step extend nf.json
+ok_run "extend to 12" cmaes-step extend --maxevals 12 nf.json
+ok_run "...and ask goes on" cmaes-step ask nf.json
+check "...with the next generation" '[ "$(jq -r .gen out | sort -u)" = 2 ]'
+cmaes-step init --names @names.json --popsize 4 --maxevals 12 > straight.json
+for i in 1 2; do cmaes-step ask straight.json | sed 's/}$/,"fitness":0.5}/' | cmaes-step tell straight.json > /dev/null; done
+cmaes-step ask straight.json > /dev/null
+cmp_files "extended state equals a run started with the larger budget" straight.json nf.json
 t_done
