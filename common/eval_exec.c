@@ -158,45 +158,124 @@ static double number_of(json_object *v)
 	return NAN;
 }
 
+/* Metrics lm-eval reports lower-is-better, for results that carry no "higher_is_better". */
+static int lower_by_name(const char *metric)
+{
+	static const char *const low[] = { "perplexity", "word_perplexity", "byte_perplexity",
+	                                   "bits_per_byte", "ter" };
+	for (size_t i = 0; i < sizeof low / sizeof low[0]; i++)
+		if (!strcmp(metric, low[i]))
+			return 1;
+	return 0;
+}
+
+/* Adds to subs every task that is a member (at any depth) of a group in "group_subtasks". */
+static void collect_subtasks(json_object *gs, json_object *subs)
+{
+	json_object_object_foreach(gs, g, members) {
+		(void)g;
+		if (!json_object_is_type(members, json_type_array))
+			continue;
+		for (size_t i = 0; i < json_object_array_length(members); i++) {
+			json_object *m = json_object_array_get_idx(members, i);
+			if (json_object_is_type(m, json_type_string))
+				rec_set(subs, json_object_get_string(m), json_object_new_boolean(1));
+		}
+	}
+}
+
+/* Scores one lm-eval task object v (name tname) into rec; 1 scored, 0 no such metric, -1 error. */
+static int lm_eval_task(json_object *out, const char *src, const struct eval_metrics *mt,
+                        const char *tname, json_object *v, json_object *rec, json_object *chosen,
+                        json_object *lower, json_object *se)
+{
+	int own;
+	const char *spec = spec_for(mt, tname, &own), *key = NULL;
+	static const char *const dflt[] = { "acc", "exact_match", "acc_norm", "f1", "mc2" };
+	json_object *x = NULL;
+	if (spec)
+		x = find_metric(v, spec, &key);
+	for (size_t d = 0; !spec && !x && d < sizeof dflt / sizeof dflt[0]; d++)
+		x = find_metric(v, dflt[d], &key);
+	if (!x) {
+		if (own)
+			return err_set("%s: task %s has no numeric metric %s", src, tname, spec);
+		return 0;
+	}
+	double s = json_object_get_double(x);
+	/* lm-eval's "higher_is_better" is keyed by the metric name without its filter. */
+	char name[256], sek[300];
+	int nl = (int)strcspn(key, ",");
+	snprintf(name, sizeof name, "%.*s", nl, key);
+	json_object *h = get(get(get(out, "higher_is_better"), tname), name);
+	int low = h && json_object_is_type(h, json_type_boolean) ? !json_object_get_boolean(h)
+	                                                          : lower_by_name(name);
+	/* The standard error beside it: "acc_stderr,none" for "acc,none". */
+	snprintf(sek, sizeof sek, "%s_stderr%s", name, key + nl);
+	json_object *e = get(v, sek);
+	if (e && is_number(e))
+		rec_set(se, tname, rec_double(json_object_get_double(e)));
+	if (low) {
+		s = -s;
+		json_object_array_add(lower, json_object_new_string(tname));
+	}
+	json_object *nsamp = get(get(out, "n-samples"), tname), *ne = get(nsamp, "effective");
+	if (!ne)
+		ne = get(nsamp, "original");
+	eval_rec_score(rec, tname, s, ne && json_object_is_type(ne, json_type_int) ? (long)json_object_get_int64(ne) : -1);
+	rec_set(chosen, tname, json_object_new_string(key));
+	return 1;
+}
+
+/* lm-eval's alias of a subtask: " - name" (indented). */
+static int sub_alias(json_object *v)
+{
+	json_object *al = get(v, "alias");
+	if (!al || !json_object_is_type(al, json_type_string))
+		return 0;
+	const char *a = json_object_get_string(al);
+	size_t sp = strspn(a, " ");
+	return sp > 0 && a[sp] == '-';
+}
+
+/* Every task of "results" and "groups" scores once: a group by its aggregate, and the tasks of
+ * "group_subtasks" (at any depth) not again. Without "group_subtasks", a "results" entry whose
+ * alias starts with " - " (lm-eval's indentation of a subtask) is a subtask. */
 static int lm_eval_scores(json_object *out, const char *src, const struct eval_metrics *mt,
                           json_object *rec)
 {
-	static const char *const dflt[] = { "acc", "exact_match", "acc_norm", "f1", "mc2" };
-	json_object *results = get(out, "results"), *hib = get(out, "higher_is_better");
-	json_object *ns = get(out, "n-samples"), *chosen = json_object_new_object();
-	int count = 0, rc = -1;
+	json_object *results = get(out, "results"), *groups = get(out, "groups");
+	json_object *gs = get(out, "group_subtasks");
+	json_object *chosen = json_object_new_object(), *subs = json_object_new_object();
+	json_object *lower = json_object_new_array(), *se = json_object_new_object();
+	int count = 0, rc = -1, r;
 	const char *missing = NULL;
-	json_object_object_foreach(results, tname, v) {
-		if (!json_object_is_type(v, json_type_object))
+	if (!chosen || !subs || !lower || !se) {
+		err_oom();
+		goto out;
+	}
+	if (gs && json_object_is_type(gs, json_type_object))
+		collect_subtasks(gs, subs);
+	for (int pass = 0; pass < 2; pass++) {
+		json_object *tab = pass ? groups : results;
+		if (!tab || !json_object_is_type(tab, json_type_object))
 			continue;
-		int own;
-		const char *spec = spec_for(mt, tname, &own), *key = NULL;
-		json_object *x = NULL;
-		if (spec)
-			x = find_metric(v, spec, &key);
-		for (size_t d = 0; !spec && !x && d < sizeof dflt / sizeof dflt[0]; d++)
-			x = find_metric(v, dflt[d], &key);
-		if (!x) {
-			if (own) {
-				err_set("%s: task %s has no numeric metric %s", src, tname, spec);
+		json_object_object_foreach(tab, tname, v) {
+			if (!json_object_is_type(v, json_type_object) || get(subs, tname) || get(chosen, tname))
+				continue;
+			if (!gs && (sub_alias(v) || sub_alias(get(results, tname))))
+				continue;
+			/* A group's aggregate in "groups" is the one that counts, when both have it. */
+			json_object *gv = pass == 0 ? get(groups, tname) : NULL;
+			if ((r = lm_eval_task(out, src, mt, tname, gv && json_object_is_type(gv, json_type_object) ? gv : v,
+			                      rec, chosen, lower, se)) < 0)
 				goto out;
-			}
-			missing = tname;
-			continue;
+			if (r == 0 && gv && (r = lm_eval_task(out, src, mt, tname, v, rec, chosen, lower, se)) < 0)
+				goto out;
+			if (r == 0)
+				missing = tname;
+			count += r;
 		}
-		double s = json_object_get_double(x);
-		/* lm-eval's "higher_is_better" is keyed by the metric name without its filter. */
-		char name[256];
-		snprintf(name, sizeof name, "%.*s", (int)strcspn(key, ","), key);
-		json_object *h = get(get(hib, tname), name);
-		if (h && json_object_is_type(h, json_type_boolean) && !json_object_get_boolean(h))
-			s = -s;
-		json_object *nsamp = get(ns, tname), *ne = get(nsamp, "effective");
-		if (!ne)
-			ne = get(nsamp, "original");
-		eval_rec_score(rec, tname, s, ne && json_object_is_type(ne, json_type_int) ? (long)json_object_get_int64(ne) : -1);
-		rec_set(chosen, tname, json_object_new_string(key));
-		count++;
 	}
 	if (count == 0) {
 		const char *want = mt && mt->n ? mt->spec[mt->n - 1] : "acc, exact_match, acc_norm, f1 or mc2";
@@ -211,9 +290,16 @@ static int lm_eval_scores(json_object *out, const char *src, const struct eval_m
 		rec_set(rec, "eval", e);
 	}
 	rec_set(e, "metric", json_object_get(chosen));
+	if (json_object_array_length(lower))
+		rec_set(e, "lower_is_better", json_object_get(lower));
+	if (json_object_object_length(se))
+		rec_set(rec, "se", json_object_get(se));
 	rc = 0;
 out:
 	json_object_put(chosen);
+	json_object_put(subs);
+	json_object_put(lower);
+	json_object_put(se);
 	return rc;
 }
 

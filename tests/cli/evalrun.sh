@@ -183,10 +183,29 @@ check "--fail-record: the record with the error" 'grep -q "^{\"id\":\"g0001-03\"
 $H lmdir m lm > /dev/null
 ok_run "--lm-eval-json directory" evalrun --metric acc --metric wiki=word_perplexity --lm-eval-json lm
 check "record with the source and lm-eval's time" \
-	'grep -q "^{\"source\":\"lm\",\"scores\":{\"arc\":0.5,\"wiki\":-20.5},\"n\":{\"arc\":40},\"eval\":{\"metric\":{[^}]*},\"seconds\":3.5}}$" out'
+	'grep -q "^{\"source\":\"lm\",\"scores\":{\"arc\":0.5,\"wiki\":-20.5},\"n\":{\"arc\":40},\"eval\":{\"metric\":{[^}]*},\"lower_is_better\":\[\"wiki\"\],\"seconds\":3.5}}$" out'
 ok_run "--lm-eval-json FILE -r" evalrun -r cand.json --lm-eval-json lm/model__x/results_2025.json
 check "-r record kept" 'grep -q "^{\"id\":\"g0001-03\".*\"scores\":{\"arc\":0.5" out'
 ok_run "--lm-eval-json - " sh -c 'evalrun --lm-eval-json - < lm/model__x/results_2025.json'
+
+# Groups count once, by their aggregate (lm-eval 0.4: "groups", "group_subtasks"); a chosen
+# metric per task; lower-is-better metrics negated and named; standard errors kept.
+cat > groups.json <<'JSON'
+{"results":{"mmlu":{"acc,none":0.6,"acc_stderr,none":0.01,"alias":"mmlu"},"mmlu_humanities":{"acc,none":0.5,"alias":" - humanities"},"mmlu_formal_logic":{"acc,none":0.3,"alias":"  - formal_logic"},"gsm8k":{"exact_match,strict-match":0.4,"exact_match,flexible-extract":0.45,"alias":"gsm8k"},"wikitext":{"word_perplexity,none":12.5,"alias":"wikitext"}},
+"groups":{"mmlu":{"acc,none":0.61,"acc_stderr,none":0.011,"alias":"mmlu"},"mmlu_humanities":{"acc,none":0.5}},
+"group_subtasks":{"mmlu_humanities":["mmlu_formal_logic"],"mmlu":["mmlu_humanities"],"gsm8k":[],"wikitext":[]},
+"n-samples":{"gsm8k":{"original":1319,"effective":100}}}
+JSON
+ok_run "--lm-eval-json with groups" evalrun --metric gsm8k=exact_match,strict-match --metric wikitext=word_perplexity --lm-eval-json groups.json
+check "a group scores once, by its aggregate; its subtasks not again" \
+	'[ "$(jq -c .scores out)" = "{\"mmlu\":0.61,\"gsm8k\":0.4,\"wikitext\":-12.5}" ]'
+check "word_perplexity (no higher_is_better given) is negated and named lower-is-better" \
+	'[ "$(jq -c .eval.lower_is_better out)" = "[\"wikitext\"]" ]'
+check "the named metric and filter score gsm8k" '[ "$(jq -r .eval.metric.gsm8k out)" = "exact_match,strict-match" ]'
+check "standard errors come along" '[ "$(jq -c .se out)" = "{\"mmlu\":0.011}" ]'
+jq -c 'del(.group_subtasks)' groups.json > nogs.json
+ok_run "--lm-eval-json without group_subtasks" evalrun --metric wikitext=word_perplexity --lm-eval-json nogs.json
+check "...subtasks told apart by their alias" '[ "$(jq -c "[.scores | keys[]]" out)" = "[\"gsm8k\",\"mmlu\",\"wikitext\"]" ]'
 
 # --- bad command lines: status 2 ---
 fail_run 2 "nothing to do" "no task" evalrun m
