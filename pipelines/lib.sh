@@ -1,9 +1,10 @@
-# pipelines/lib.sh — shell functions the pipeline scripts share: messages, atomic writes, the
-# work-directory lock, and reading the few fields the scripts need from recycle's own NDJSON
-# records (compact, one object a line, as the tools print them; anything richer goes through the
-# tools themselves).
+# pipelines/lib.sh — what the pipeline scripts share: messages, atomic writes, the work-directory
+# lock, the run's settings (WORKDIR/run.json, read with jq: records are never parsed with regular
+# expressions), the model a candidate stands for, and the one runner every evaluation goes
+# through (local processes, a sub-make, or a Slurm job array).
 
 PROG=${PROG:-$(basename "$0")}
+VERSION=0.1.0
 
 die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
 usage_die() { printf '%s: %s\nTry '\''%s --help'\'' for more information.\n' "$PROG" "$*" "$PROG" >&2; exit 2; }
@@ -13,6 +14,7 @@ say() { [ -n "${QUIET:-}" ] || printf '%s: %s\n' "$PROG" "$*" >&2; }
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 if ! command -v wmerge > /dev/null 2>&1 && [ -x "$here/../bin/wmerge" ]; then PATH="$here/../bin:$PATH"; fi
 export PATH
+command -v jq > /dev/null 2>&1 || die "jq is needed to read records (Debian package jq)"
 
 # atomic_write FILE: standard input into FILE, through a temporary sibling renamed at the end.
 atomic_write() {
@@ -28,61 +30,101 @@ lock_workdir() {
 	flock -n 9 || die "$1: another run holds this work directory (lock: $1/lock)"
 }
 
-# ckpt_name ARG: a checkpoint's name as the programs spell it: a directory's basename, a file's
-# name without .safetensors[.zst].
-ckpt_name() {
-	_n=${1%/}
-	_n=${_n##*/}
-	_n=${_n%.zst}
-	printf '%s\n' "${_n%.safetensors}"
-}
-
-# json_escape STRING: STRING as the inside of a JSON string (control characters dropped).
-json_escape() {
-	printf '%s' "$1" | tr -d '\000-\010\013-\037' | awk 'BEGIN { ORS = "" }
-		{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); if (NR > 1) print "\\n"; print }'
-}
-
-# rec_str FIELD < RECORD: a top-level string field.
-rec_str() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
-
-# rec_add 'JSONFIELDS' < RECORD: the record with fields appended (text like "a":1,"b":"x"),
-# taken as they are (no sed replacement escapes).
-rec_add() {
-	IFS= read -r _line || return 1
-	_line=${_line%"${_line##*[!	 ]}"}
-	printf '%s,%s}\n' "${_line%\}}" "$1"
-}
-
-# The awk functions the report and the baselines use to read flat objects of numbers, e.g.
-# obj(line, "scores", arr) fills arr[task] = value and returns the count.
-AWK_JSON='
-function obj(line, key, arr,    s, n, i, kv, parts, k) {
-	split("", arr)
-	if (!match(line, "\"" key "\":\\{[^}]*\\}")) return 0
-	s = substr(line, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
-	n = split(s, parts, ",")
-	for (i = 1; i <= n; i++) {
-		if (!match(parts[i], /^"[^"]*":/)) continue
-		k = substr(parts[i], 2, RLENGTH - 3)
-		arr[k] = substr(parts[i], RLENGTH + 1)
-	}
-	return n
-}
-function str(line, key) {
-	if (!match(line, "\"" key "\":\"[^\"]*\"")) return ""
-	return substr(line, RSTART + length(key) + 4, RLENGTH - length(key) - 5)
-}
-function num(line, key) {
-	if (!match(line, "\"" key "\":-?[0-9.eE+-]+")) return "null"
-	return substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
-}
-function mean(arr,    k, s, n) {
-	s = 0; n = 0
-	for (k in arr) { if (arr[k] == "null") return "null"; s += arr[k]; n++ }
-	return n ? s / n : "null"
-}
-'
-
 # shquote WORD: WORD as one shell word, single-quoted (for eval and generated scripts).
 shquote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# dur SECONDS: 1h02m, 3m05s or 42s.
+dur() {
+	if [ "$1" -ge 3600 ]; then printf '%dh%02dm' $(($1 / 3600)) $(($1 % 3600 / 60))
+	elif [ "$1" -ge 60 ]; then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60))
+	else printf '%ds' "$1"; fi
+}
+
+# setting WORK JQ-FILTER: a setting of the run (WORK/run.json), as jq -r prints it.
+setting() { jq -r "$2" "$1/run.json"; }
+
+# ckpt_args WORK: the checkpoints' paths in argument order, as shell words for eval.
+ckpt_args() { jq -r '[.ckpts[].path] | @sh' "$1/run.json"; }
+
+# The jq definition of a record's dev macro-average: the mean of its scores, null when a score
+# is missing, null or the record has none (failed). Records rank by it everywhere.
+JQ_MEAN='def mean: if (.scores | type) == "object" and (.scores | length) > 0 and
+	([.scores[] | select(type != "number")] | length) == 0
+	then ([.scores[]] | add / length) else null end;'
+
+# cand_weights WORK CAND: the candidate's weights as {"weights":[...]} in argument order, for
+# wmerge -w @FILE (names never reach wmerge's command line, so any name works).
+cand_weights() {
+	jq -c --slurpfile r "$1/run.json" '{weights: [(.weights // {}) as $w | $r[0].ckpts[].name | ($w[.] // 0)]}' "$2"
+}
+
+# cand_single WORK CAND: the path of the checkpoint a "single" candidate is, else nothing.
+cand_single() {
+	jq -r --slurpfile r "$1/run.json" 'if .single != null then $r[0].ckpts[.single].path else empty end' "$2"
+}
+
+# model_write WORK CAND DIR: the model the candidate stands for, as a Hugging Face directory:
+# a single checkpoint as it is (ckpt-cat), anything else merged with the run's wmerge options.
+# The same model score-one scores.
+model_write() {
+	_single=$(cand_single "$1" "$2") || return 1
+	if [ -n "$_single" ]; then
+		ckpt-cat -q -o "$3" "$_single"
+	else
+		cand_weights "$1" "$2" > "$3.w.json" || return 1
+		eval "wmerge -q $(setting "$1" '.merge_opts') -w @\"\$3.w.json\" -o \"\$3\" $(ckpt_args "$1")"
+		_rc=$?
+		rm -f "$3.w.json"
+		return $_rc
+	fi
+}
+
+# run_jobs WORK LIST: the one runner of every evaluation. LIST holds jobs, one a line: the
+# scored record to make, relative to WORK (DIR/ID.json on dev, DIR/ID.test.json on test, from
+# DIR/ID.cand.json). RUNNER (local, make, slurm), JOBS, SLURM_OPTS and LOCAL_RETRY come from
+# the environment. Jobs whose record exists are skipped by score-one. Returns non-zero, with a
+# message naming each job, when a job left no record (a failed evaluation leaves a record with
+# "failed": true and goes on: the search ranks it worst).
+run_jobs() {
+	[ -s "$2" ] || return 0
+	case ${RUNNER:-local} in
+	local) (cd "$1" && xargs -d '\n' -P "${JOBS:-1}" -n 1 "$here/score-one" "$1") < "$2" ;;
+	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
+	slurm) run_slurm "$1" "$2" || return 1 ;;
+	esac
+	_left=$(cd "$1" && while IFS= read -r _j; do [ -s "$_j" ] || printf '%s ' "$_j"; done < "$2")
+	[ -z "$_left" ] || { printf '%s: not scored: %s\n' "$PROG" "$_left" >&2; return 1; }
+}
+
+# run_slurm WORK LIST: one job array over LIST (sbatch --wait), at most JOBS tasks at once.
+# A failure of sbatch or of a task is an error that quotes sbatch and the task's output, unless
+# LOCAL_RETRY is set: then what the array left unscored is scored here.
+run_slurm() {
+	_n=$(wc -l < "$2")
+	_d=$(dirname "$2")
+	_tag=$(basename "$2" .list)
+	cat > "$_d/$_tag.sbatch" <<ARRAY
+#!/bin/sh
+job=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(shquote "$2"))
+cd $(shquote "$1") && exec $(shquote "$here/score-one") $(shquote "$1") "\$job"
+ARRAY
+	# shellcheck disable=SC2086
+	sbatch --wait --quiet --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \
+		--output="$_d/$_tag.slurm-%a.out" ${SLURM_OPTS:-} "$_d/$_tag.sbatch" > "$_d/$_tag.sbatch.out" 2>&1
+	_rc=$?
+	_bad=$(_i=0; while IFS= read -r _j; do
+		[ -s "$1/$_j" ] || printf '%s\n' "$_i:$_j"; _i=$((_i + 1)); done < "$2")
+	[ $_rc -eq 0 ] && [ -z "$_bad" ] && return 0
+	{
+		printf '%s: Slurm job array %s (%s) failed: sbatch exited %s: %s\n' "$PROG" "recycle-$_tag" "$2" "$_rc" \
+			"$(tail -n 3 "$_d/$_tag.sbatch.out" | tr '\n' ' ')"
+		printf '%s\n' "$_bad" | while IFS=: read -r _i _j; do
+			[ -n "$_j" ] || continue
+			printf '%s:   task %s (%s): %s\n' "$PROG" "$_i" "$_j" \
+				"$(tail -n 3 "$_d/$_tag.slurm-$_i.out" 2> /dev/null | tr '\n' ' ')"
+		done
+	} >&2
+	[ -n "${LOCAL_RETRY:-}" ] || return 1
+	say "--local-retry: scoring what the array left here"
+	(cd "$1" && xargs -d '\n' -P "${JOBS:-1}" -n 1 "$here/score-one" "$1") < "$2"
+}
