@@ -1,12 +1,21 @@
 #!/bin/sh
-# pipelines/optimize end to end on a tiny family of random Llama checkpoints scored by the real
-# evalrun on text tasks (mean log-likelihood differs from model to model): the answer against the
-# baselines, the report, resuming after kill -9 at random moments, a failing candidate, the lock,
-# and bad invocations.
+# pipelines/optimize end to end, with assertions that fail when the optimizer is wrong and not
+# only when the plumbing is:
+# - a family whose best merge is known (a "distance" harness: the score of a merge is minus its
+#   squared distance to a target merge with weights 0.4, 0.3, 0.2, 0.1): the best single, the
+#   greedy soup's members, CMA-ES's convergence and the answer's choice are each checked;
+# - the built-in evaluator on random Llamas: the answer/ model scores exactly what the report
+#   says (also for a TIES merge and a best-single answer), a larger --budget goes on;
+# - the lm-eval harness (tests/pipeline/harness, a group with subtasks) gives the built-in
+#   evaluator's run bit for bit, and survives kill -9 at random moments;
+# - checkpoint names of every kind; a failing candidate; the lock; bad invocations.
 . "${RECYCLE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 OPT=$TOP/pipelines/optimize
+HARNESS=$TOP/tests/pipeline/harness
+# The dev macro-average of a record (the mean of its scores), and of a record's test scores.
+mean() { jq -r '[.scores[]] | add / length' "$@"; }
 
-mkdir tasks ck
+mkdir tasks ck mc
 i=0
 for w in abc abcd hello world recycle merge tensor weights zebra quiet; do
 	i=$((i + 1))
@@ -14,6 +23,10 @@ for w in abc abcd hello world recycle merge tensor weights zebra quiet; do
 	printf '{"text":"%s-%s"}\n' "$w" "$i" >> tasks/words.test.jsonl
 	printf '{"text":"%d+%d=%d"}\n' "$i" "$((i * 7))" "$((i * 8))" >> tasks/sums.dev.jsonl
 	printf '{"text":"%d*%d"}\n' "$((i * 3))" "$i" >> tasks/sums.test.jsonl
+	for s in dev test; do
+		printf '{"prompt":"%s is","choices":[" %s"," %s"," %s"],"answer":%d}\n' "$w" "$w" "x$w" "${w}y" $((i % 3)) >> mc/pick.$s.jsonl
+		printf '{"prompt":"%d+%d=","choices":["%d","%d"],"answer":%d}\n' "$i" "$i" $((2 * i)) $((2 * i + 1)) $((i % 2)) >> mc/add.$s.jsonl
+	done
 done
 for s in 1 2 3 4; do
 	st-gen --seed $s --scale 0.5 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o ck/m$s
@@ -22,60 +35,161 @@ DEV='tasks/words.dev.jsonl tasks/sums.dev.jsonl'
 TEST='tasks/words.test.jsonl tasks/sums.test.jsonl'
 ARGS="--budget 12 --popsize 4 --seed 5"
 
-ok_run "optimize runs to the end" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+# --- a family with a known optimum -----------------------------------------------------------
+mkdir ko
+for s in 1 2 3 4; do
+	st-gen --seed $s --scale 0.5 -t f32 --llama hidden=8,layers=1,vocab=32,ff=16,heads=2,kv=1 -o ko/m$s
+done
+wmerge -q -w 0.4,0.3,0.2,0.1 -o target.safetensors ko/m1 ko/m2 ko/m3 ko/m4
+cat > distance <<'EOF'
+#!/bin/sh
+# distance CKPT OUT: minus the mean squared difference of every weight of CKPT and target, as
+# lm-eval results ("acc,none": the "dist" task).
+d=$(wmerge -q --no-normalize --allow-negative -w 1,-1 "$1" "$T_DIR/target.safetensors" | ckpt-cat --stats - |
+	jq -s '[.[] | (.shape | reduce .[] as $d (1; . * $d)) as $n | ((.std * .std + .mean * .mean) * $n)] | add') || exit 1
+printf '{"results":{"dist":{"acc,none":%s}}}\n' "$(jq -n "-($d)")" > "$2"
+EOF
+chmod +x distance
+export T_DIR
+ok_run "the known-optimum family" sh "$OPT" -q -d wd --harness "$T_DIR/distance {ckpt} {out}" --budget 72 \
+	--popsize 6 --seed 2 --no-random -j 2 ko/m1 ko/m2 ko/m3 ko/m4
+check "the best single is m1 (target weight 0.4)" '[ "$(jq -r .label wd/baselines/best-single.json)" = best-single:m1 ]'
+check "the greedy soup is m1, m2, m3 (m4 makes it worse)" \
+	'[ "$(jq -c "[.weights | to_entries[] | select(.value > 0) | .key]" wd/baselines/greedy.json)" = "[\"m1\",\"m2\",\"m3\"]" ]'
+check "CMA-ES finds the target weights to within 0.03" \
+	'jq -e "[.weights[]] as \$w | [0.4, 0.3, 0.2, 0.1] as \$t | [range(0; 4) | (\$w[.] - \$t[.]) | fabs] | max < 0.03" wd/final/cmaes.rec > /dev/null'
+# (With CMA-ES's mean update frozen, the best of 72 samples around uniform weights is 0.038 off
+# and 0.29 from the target; CMA-ES gets to 0.017 and 0.041.)
+check "CMA-ES gets 30 times closer to the target than the greedy soup" \
+	'[ "$(jq -n "$(mean wd/final/cmaes.rec) > $(mean wd/baselines/greedy.json) / 30")" = true ]'
+best=$(cat wd/scores.ndjson wd/baselines.ndjson | jq -s '[.[] | select(.scores) | [.scores[]] | add / length] | max')
+check "the answer is CMA-ES's, the best dev score of all ($best)" \
+	'[ "$(jq -r .answer wd/answer.json)" = cmaes ] && [ "$(mean wd/answer.json)" = "$best" ]'
+
+# --- built-in evaluator: the answer is the model the report describes --------------------------
+ok_run "optimize runs to the end" sh "$OPT" -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+check "one progress line a generation: evaluations of the budget, best, time" \
+	'[ "$(grep -c "^optimize: cmaes: generation [0-9]*: [0-9]*/12 evaluations, best dev -[0-9.]*, [0-9]*s elapsed" err)" = 3 ]'
 check "answer, report, model and plots are written" \
 	'[ -s w1/answer.json ] && [ -s w1/report.md ] && [ -s w1/front.svg ] && [ -s w1/trace.svg ] && ckpt-cat --check w1/answer'
 check "baselines.ndjson has best-single, uniform, greedy, random" \
-	'[ "$(grep -c "\"label\":\"\(best-single:m[1-4]\|uniform\|greedy\|random\)\"" w1/baselines.ndjson)" = 4 ]'
-mean() { sed -n "s/.*\"$1\":{\([^}]*\)}.*/\1/p" | awk -F, '{ s = 0; for (i = 1; i <= NF; i++) { split($i, kv, ":"); s += kv[2] } printf "%.17g\n", s / NF }'; }
-a=$(mean scores < w1/answer.json)
-worse=$(mean scores < w1/baselines.ndjson | awk -v a="$a" '$1 > a' | wc -l)
-check "the answer is at least as good on dev as every baseline ($a)" '[ "$worse" = 0 ]'
-check "the answer carries test scores" 'grep -q "\"test_scores\":{[^}]*\"sums\":" w1/answer.json'
+	'[ "$(jq -r .label w1/baselines.ndjson | sed "s/:.*//" | tr "\n" " ")" = "best-single uniform greedy random " ]'
 check "scores.ndjson holds every search evaluation (12 CMA-ES + 12 random)" '[ "$(wc -l < w1/scores.ndjson)" = 24 ]'
-check "the report's table has a row per method" \
-	'grep -q "^| \*\*answer\*\*" w1/report.md && grep -q "^| uniform |" w1/report.md && grep -q "^| greedy |" w1/report.md'
+rescore() { # WORKDIR SPLIT TASKS...: answer/ scored again, its scores object
+	_w=$1; shift; set -- $(for t in "$@"; do printf ' -t %s' "$t"; done)
+	evalrun -q "$@" "$_w/answer" | jq -c .scores
+}
+check "answer/ scores on dev what answer.json says" '[ "$(rescore w1 $DEV)" = "$(jq -c .scores w1/answer.json)" ]'
+check "answer/ scores on test what answer.json says" '[ "$(rescore w1 $TEST)" = "$(jq -c .test_scores w1/answer.json)" ]'
+check "the report's answer row carries those numbers" \
+	'grep -q "^| \*\*answer\*\* ($(jq -r .label w1/answer.json)) | .* \*\*$(mean w1/answer.json | jq "(. * 10000 | round) / 10000")\*\* |" w1/report.md'
 ok_run "a finished run started again does nothing new" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
-check "...and leaves the same answer" '[ "$(mean scores < w1/answer.json)" = "$a" ]'
+check "...and leaves the same answer" '[ "$(jq -c .weights w1/answer.json)" = "$(jq -c .weights w1/answer.json)" ] && [ "$(wc -l < w1/scores.ndjson)" = 24 ]'
+ok_run "--version" sh "$OPT" --version
+check "...prints the version" 'grep -q "^optimize (recycle) [0-9]" out'
 
-# Resume: kill -9 the whole run at random moments until it finishes; the end state must equal an
-# uninterrupted run's (w2: no --test, for speed).
-ok_run "uninterrupted reference run" sh "$OPT" -q -d w2 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4
+# A larger budget goes on from where the run stopped, to the state of a run with that budget.
+ok_run "--budget 20 on the finished run" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+check "...scored 8 more candidates each" '[ "$(wc -l < w1/scores.ndjson)" = 40 ]'
+ok_run "a run with --budget 20 from the start" sh "$OPT" -q -d w20 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+cmp_files "the extended CMA-ES state equals it" w20/cmaes/state.json w1/cmaes/state.json
+fail_run 1 "budget 8 is less than the run's 20" "a smaller budget is refused" \
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
+fail_run 1 "other settings \(cmaes_opts: was .*--seed.*\"5\".*now .*\"6\"" "another setting is refused, and named" \
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 6 ck/m1 ck/m2 ck/m3 ck/m4
+
+# TIES: every merge (soups, search, answer) uses the merge options, and the report says so.
+ok_run "--merge-opts ties" sh "$OPT" -q -d wt -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 1 \
+	--merge-opts "-m ties -b $T_DIR/ck/m1 -d 0.5" ck/m1 ck/m2 ck/m3 ck/m4
+check "TIES: answer/ scores what answer.json says, dev and test" \
+	'[ "$(rescore wt $DEV)" = "$(jq -c .scores wt/answer.json)" ] && [ "$(rescore wt $TEST)" = "$(jq -c .test_scores wt/answer.json)" ]'
+check "TIES: the report names the merge and its options" 'grep -q "^- merge: wmerge -m ties -b .*/ck/m1 -d 0.5;" wt/report.md'
+# A best-single answer is that checkpoint, not a merge with one non-zero weight.
+mkdir -p bs && cp -r ck/m1 bs/good && st-gen --seed 9 --scale 3 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o bs/bad1 &&
+	st-gen --seed 10 --scale 3 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o bs/bad2
+ok_run "a run whose best is one checkpoint" sh "$OPT" -q -d wb1 -t "$DEV" --budget 4 --popsize 4 --no-random \
+	--merge-opts "-m ties -b $T_DIR/bs/bad1 -d 0.5" bs/good bs/bad1 bs/bad2
+if [ "$(jq -r .answer wb1/answer.json)" = best-single ]; then
+	check "a best-single answer/ holds that checkpoint's tensors" '[ "$(ckpt-cat wb1/answer | cksum)" = "$(ckpt-cat bs/good | cksum)" ]'
+	check "...and the report says so" 'grep -q "^- answer model: the checkpoint .good. itself" wb1/report.md'
+else
+	t_notok "the best single checkpoint was not the answer: $(jq -r .answer wb1/answer.json)"
+fi
+
+# --- the harness path: lm-eval JSON with a group, the built-in evaluator's run bit for bit ----------
+MC="mc/pick.dev.jsonl mc/add.dev.jsonl"
+ok_run "built-in evaluator on multiple choice" sh "$OPT" -q -d wbi -t "$MC" --test "mc/pick.test.jsonl mc/add.test.jsonl" \
+	$ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+ok_run "the same through the lm-eval harness" sh "$OPT" -q -d wh --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" \
+	--scratch "$T_DIR/scr" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+check "the group counts once: one score a record" '[ "$(jq -c ".scores | keys" wh/answer.json)" = "[\"suite\"]" ]'
+cmp_files "the same CMA-ES state as the built-in evaluator's" wbi/cmaes/state.json wh/cmaes/state.json
+check "the same answer, weights and dev and test means" \
+	'[ "$(jq -c .weights wbi/answer.json)" = "$(jq -c .weights wh/answer.json)" ] &&
+	 [ "$(mean wbi/answer.json)" = "$(mean wh/answer.json)" ] &&
+	 [ "$(jq "[.test_scores[]] | add / length" wbi/answer.json)" = "$(jq ".test_scores.suite" wh/answer.json)" ]'
+check "scratch directories are removed once scored" '[ -d scr ] && [ -z "$(ls scr)" ]'
+
+# kill -9 on the harness path at random moments until it finishes; the end state must equal the
+# uninterrupted run's.
 kills=0
 for delay in 0.1 0.3 0.2 0.4 0.2 0.5 0.3 0.6 0.4 0.8 0.5 1.0 0.7 1.5 1.0 2.0 3.0 5.0 8.0; do
-	[ -s w3/report.md ] && break
-	setsid sh "$OPT" -q -d w3 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1 &
+	[ -s wk/report.md ] && break
+	setsid sh "$OPT" -q -d wk --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" --scratch "$T_DIR/scr" \
+		$ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1 &
 	pid=$!
 	sleep $delay
 	if kill -0 $pid 2>/dev/null; then kill -9 -$pid 2>/dev/null; kills=$((kills + 1)); fi
 	wait $pid 2>/dev/null
 done
-[ -s w3/report.md ] || sh "$OPT" -q -d w3 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1
-check "killed $kills times, the run finished" '[ $kills -ge 2 ] && [ -s w3/report.md ]'
-cmp_files "same CMA-ES state as the uninterrupted run" w2/cmaes/state.json w3/cmaes/state.json
-cmp_files "same random-search state" w2/random/state.json w3/random/state.json
-# Records carry their evaluation's timing ("eval"), which no two runs share: compare the rest.
-untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
-untimed w2/scores.ndjson > s2; untimed w3/scores.ndjson > s3
+[ -s wk/report.md ] || sh "$OPT" -q -d wk --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" --scratch "$T_DIR/scr" \
+	$ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1
+check "killed $kills times, the run finished" '[ $kills -ge 2 ] && [ -s wk/report.md ]'
+cmp_files "same CMA-ES state as the uninterrupted run" wh/cmaes/state.json wk/cmaes/state.json
+cmp_files "same random-search state" wh/random/state.json wk/random/state.json
+untimed() { jq -c 'del(.eval)' "$@"; }
+untimed wh/scores.ndjson > s2; untimed wk/scores.ndjson > s3
 cmp_files "same scores.ndjson" s2 s3
-untimed w2/answer.json > a2; untimed w3/answer.json > a3
+untimed wh/answer.json > a2; untimed wk/answer.json > a3
 cmp_files "same answer" a2 a3
-check "no temporary file left behind" '[ -z "$(find w3 -name "*.tmp*" -o -name ".*.tmp.*")" ]'
+check "no temporary file left behind" '[ -z "$(find wk -name "*.tmp*" -o -name "*.err.*")" ]'
 
-# A candidate whose merge fails is recorded as failed and the loop goes on.
+# --- names: the Trainer layout, and every character a file system allows ------------------------
+mkdir -p n/runA n/runB
+cp -r ck/m1 n/runA/checkpoint-500; cp -r ck/m2 n/runB/checkpoint-500
+cp -r ck/m3 'n/lr=1e-3,bs=32'; cp -r ck/m4 'n/step 500'
+cp -r ck/m1 "n/q'uo\"te"; cp -r ck/m2 'n/é-ü'
+ok_run "names from paths: Trainer layout, commas, spaces, =, quotes, non-ASCII" \
+	sh "$OPT" -q -d 'w n' -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 3 -j 2 \
+	n/runA/checkpoint-500 n/runB/checkpoint-500 'n/lr=1e-3,bs=32' 'n/step 500' "n/q'uo\"te" 'n/é-ü'
+want='["runA-checkpoint-500","runB-checkpoint-500","lr=1e-3,bs=32","step 500","q'"'"'uo\"te","é-ü"]'
+check "the names, unique from the paths" '[ "$(jq -c "[.ckpts[].name]" "w n/run.json")" = "$want" ]'
+check "the answer's weights are keyed by them" '[ "$(jq -c "[.weights | keys_unsorted[]]" "w n/answer.json")" = "$want" ]'
+check "CMA-ES records are keyed by them" '[ "$(head -n 1 "w n/scores.ndjson" | jq -c "[.weights | keys_unsorted[]]")" = "$want" ]'
+check "the report lists them" 'grep -qF "\`lr=1e-3,bs=32\`" "w n/report.md" && grep -qF "\`q'"'"'uo\"te\`" "w n/report.md"'
+check "the answer is a model" 'ckpt-cat --check "w n/answer"'
+ok_run "--name gives the names" sh "$OPT" -q -d wn2 -t "$DEV" --budget 4 --popsize 4 --no-random \
+	--name 'a, b' --name 'ä "b"' n/runA/checkpoint-500 n/runB/checkpoint-500
+check "...and they are used" '[ "$(jq -c "[.ckpts[].name]" wn2/run.json)" = "[\"a, b\",\"ä \\\"b\\\"\"]" ]'
+
+# --- a candidate whose merge fails is recorded as failed and the loop goes on ------------------
 mkdir wrap
 cat > wrap/wmerge <<WRAP
 #!/bin/sh
-for a in "\$@"; do case \$a in @*) grep -q '"g0001-01"' "\${a#@}" && { echo "wmerge: injected failure" >&2; exit 1; } ;; esac; done
+# The 5th merge to a stream (4 checkpoints: uniform and 3 greedy steps come first) fails.
+case " \$* " in *" -o "*) exec "$BIN/wmerge" "\$@" ;; esac
+n=\$((\$(cat "$T_DIR/merges" 2> /dev/null || echo 0) + 1)); echo \$n > "$T_DIR/merges"
+[ \$n -ne 5 ] || { echo "wmerge: injected failure" >&2; exit 1; }
 exec "$BIN/wmerge" "\$@"
 WRAP
 chmod +x wrap/wmerge
-PATH="$T_DIR/wrap:$PATH" ok_run "a failing candidate does not stop the run" sh "$OPT" -q -d w4 -t "$DEV" $ARGS --no-random ck/m1 ck/m2 ck/m3 ck/m4
-check "it is recorded as failed, with the error" \
-	'grep "\"id\":\"g0001-01\"" w4/scores.ndjson | grep -q "\"failed\":true,\"error\":\"[^\"]*injected failure"'
-check "the others of its generation were scored" '[ "$(grep "\"gen\":1," w4/scores.ndjson | grep -c "\"scores\"")" = 3 ]'
+PATH="$T_DIR/wrap:$PATH" ok_run "a failing candidate does not stop the run" sh "$OPT" -q -d w4 -t "$DEV" $ARGS --no-random \
+	--x0 uniform ck/m1 ck/m2 ck/m3 ck/m4
+check "it is recorded as failed, with the candidate and the error" \
+	'[ "$(jq -r "select(.failed) | .error" w4/scores.ndjson)" = "candidate g0000-00 (dev): wmerge exited 1; evalrun exited 1: wmerge: injected failure $(jq -r "select(.failed) | .error" w4/scores.ndjson | sed "s/.*injected failure //")" ]'
+check "the others of its generation were scored" '[ "$(jq -r "select(.gen == 0 and .scores) | .id" w4/scores.ndjson | wc -l)" = 3 ]'
 
-# The lock: a second run in the same directory is refused while the first holds it.
+# --- the lock, settings, bad invocations --------------------------------------------------------
 cat > wrap/evalrun <<WRAP
 #!/bin/sh
 sleep 1
@@ -89,13 +203,18 @@ fail_run 1 "another run holds this work directory" "a second run in the same wor
 	sh "$OPT" -q -d w5 -t "$DEV" $ARGS ck/m1 ck/m2
 kill -9 -$pid 2>/dev/null; wait $pid 2>/dev/null
 
-fail_run 1 "was started with other settings" "resuming with other settings is refused" \
-	sh "$OPT" -q -d w2 -t "$DEV" --budget 13 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
 fail_run 2 "WORKDIR is required" "no -d" sh "$OPT" -t "$DEV" ck/m1 ck/m2
+fail_run 2 "-t DEV_TASKS or --harness CMD is required" "no tasks and no harness" sh "$OPT" -d x ck/m1 ck/m2
+fail_run 2 "do not go together" "-t and --harness" sh "$OPT" -d x -t "$DEV" --harness true ck/m1 ck/m2
+fail_run 2 "--metric is for --harness" "--metric without --harness" sh "$OPT" -d x -t "$DEV" --metric acc ck/m1 ck/m2
+fail_run 2 "--name: given 1 times for 2 checkpoints" "--name for some checkpoints only" sh "$OPT" -d x -t "$DEV" --name a ck/m1 ck/m2
+fail_run 2 "--local-retry is for --runner slurm" "--local-retry without slurm" sh "$OPT" -d x -t "$DEV" --local-retry ck/m1 ck/m2
 fail_run 2 "unknown option --frobnicate" "an unknown option" sh "$OPT" --frobnicate -d x -t "$DEV" ck/m1 ck/m2
 fail_run 2 "at least two checkpoints" "one checkpoint" sh "$OPT" -d x -t "$DEV" ck/m1
 fail_run 2 "budget" "a bad budget" sh "$OPT" -d x -t "$DEV" --budget ten ck/m1 ck/m2
 fail_run 1 "nope: no such checkpoint" "a missing checkpoint" sh "$OPT" -d x -t "$DEV" ck/m1 nope
-fail_run 1 "two checkpoints are named 'm1'" "two checkpoints with one name" sh "$OPT" -d x -t "$DEV" ck/m1 ck/../ck/m1
+fail_run 1 "given twice" "one checkpoint twice" sh "$OPT" -d x -t "$DEV" ck/m1 ck/../ck/m1
 fail_run 1 "no-such.jsonl: no such task file" "a missing task file" sh "$OPT" -d x -t no-such.jsonl ck/m1 ck/m2
+ok_run "-t twice adds both files" sh "$OPT" -q -d wtt -t tasks/words.dev.jsonl -t tasks/sums.dev.jsonl --budget 4 --popsize 4 --no-random ck/m1 ck/m2
+check "...both score" '[ "$(jq -c ".scores | keys" wtt/answer.json)" = "[\"sums\",\"words\"]" ]'
 t_done

@@ -78,8 +78,7 @@ check "one record a checkpoint" '[ $(wc -l < z/scores.ndjson) -eq 15 ] && [ $(gr
 check "the table: a header, 15 rows and the best single run" '[ "$(head -n 1 out | tr -s " ")" = "checkpoint rev sort cmp count macro" ] &&
 	[ $(wc -l < out) -eq 17 ] && grep -q "^count-long " out && grep -q "^best single run: [a-z-]*, macro-average [0-9.]*" out'
 # The macro-average of the table row is the mean of the record's scores.
-want=$(grep '"ckpt":"z/runs/sort"' z/scores.ndjson | sed 's/.*"scores":{\([^}]*\)}.*/\1/' | tr ',' '\n' |
-	awk -F: '{ s += $2 * 100 } END { printf "%.1f", s / NR }')
+want=$(jq -r 'select(.ckpt == "z/runs/sort") | [.scores[]] | add * 100 / length' z/scores.ndjson | xargs printf '%.1f')
 check "sort's macro-average ($want)" '[ "$(awk "/^sort / { print \$NF }" out)" = "$want" ]'
 ok_run "--scores again: nothing to score" sh "$ZOO" --small -o z --scores
 check "no evalrun ran" '! grep -q "evalrun -q" out'
