@@ -93,6 +93,9 @@ ok_run "--budget 20 on the finished run" sh "$OPT" -q -d w1 -t "$DEV" --test "$T
 check "...scored 8 more candidates each" '[ "$(wc -l < w1/scores.ndjson)" = 40 ]'
 ok_run "a run with --budget 20 from the start" sh "$OPT" -q -d w20 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 cmp_files "the extended CMA-ES state equals it" w20/cmaes/state.json w1/cmaes/state.json
+ok_run "the make runner (optimize.mk)" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -f "$TOP/pipelines/optimize.mk" -j 2 \
+	WORK=wmk DEV="$DEV" TEST="$TEST" CKPTS='ck/m1 ck/m2 ck/m3 ck/m4' BUDGET=20 OPTIMIZE_OPTS='--popsize 4 --seed 5 -q'
+cmp_files "...reaches the local runner's state" w20/cmaes/state.json wmk/cmaes/state.json
 fail_run 1 "budget 8 is less than the run's 20" "a smaller budget is refused" \
 	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
 fail_run 1 "other settings \(cmaes_opts: was .*--seed.*\"5\".*now .*\"6\"" "another setting is refused, and named" \

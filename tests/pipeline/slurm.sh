@@ -82,12 +82,31 @@ DEV='tasks/words.dev.jsonl tasks/lens.dev.jsonl'
 ARGS="--budget 8 --popsize 4 --seed 3 --no-random"
 ok_run "optimize --runner local" sh "$OPT" -q -d local -t "$DEV" $ARGS -j 2 ck/m1 ck/m2 ck/m3
 ok_run "optimize --runner slurm" sh "$OPT" -q -d slurm -t "$DEV" $ARGS -j 2 --runner slurm ck/m1 ck/m2 ck/m3
-check "every generation ran as a job array" '[ "$(ls slurm/cmaes/g*/array.sh | wc -l)" = 2 ] && ls slurm/cmaes/g0000/slurm-0.out > /dev/null'
+check "the baselines and every generation ran as job arrays" \
+	'[ -s slurm/baselines/first.sbatch ] && [ "$(ls slurm/cmaes/g*/jobs.sbatch | wc -l)" = 2 ] && ls slurm/cmaes/g0000/jobs.slurm-0.out > /dev/null'
 cmp_files "the same CMA-ES state as the local runner" local/cmaes/state.json slurm/cmaes/state.json
-# Records carry their evaluation's timing ("eval"), which no two runs share: compare the rest.
-untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
+untimed() { jq -c 'del(.eval)' "$1"; }
 untimed local/scores.ndjson > s1; untimed slurm/scores.ndjson > s2
 cmp_files "the same scores" s1 s2
 untimed local/answer.json > a1; untimed slurm/answer.json > a2
 cmp_files "the same answer" a1 a2
+
+# The lm-eval harness through Slurm, test re-scoring included: the local harness run's answer.
+mkdir mc
+for w in abc hello recycle merge zebra quiet; do for s in dev test; do
+	printf '{"prompt":"%s","choices":[" %s"," x%s"],"answer":%d}\n' "$w" "$w" "$w" $((${#w} % 2)) >> mc/pick.$s.jsonl
+done; done
+H="$TOP/tests/pipeline/harness {ckpt} {out} {split} $T_DIR/mc"
+ok_run "--harness, local" sh "$OPT" -q -d hl --harness "$H" $ARGS -j 2 ck/m1 ck/m2 ck/m3
+ok_run "--harness, slurm" sh "$OPT" -q -d hs --harness "$H" $ARGS -j 2 --runner slurm ck/m1 ck/m2 ck/m3
+check "test re-scoring ran as a job array" '[ -s hs/final/test.sbatch ]'
+untimed hl/answer.json > a1; untimed hs/answer.json > a2
+cmp_files "the same answer, test scores included" a1 a2
+
+# A Slurm failure is an error carrying sbatch's message; --local-retry scores here instead.
+fail_run 1 "Slurm job array recycle-first .* failed: sbatch exited [0-9]*: .*nosuch" "sbatch fails: an error with its message" \
+	sh "$OPT" -q -d sf -t "$DEV" $ARGS --runner slurm --slurm-opts "--partition=nosuch" ck/m1 ck/m2 ck/m3
+check "...and no baseline was scored behind its back" '[ -z "$(ls sf/baselines/*.json 2> /dev/null | grep -v cand)" ]'
+ok_run "--local-retry" sh "$OPT" -q -d sf -t "$DEV" $ARGS --runner slurm --local-retry --slurm-opts "--partition=nosuch" ck/m1 ck/m2 ck/m3
+check "...finishes, with the local runner's state" 'cmp -s local/cmaes/state.json sf/cmaes/state.json'
 t_done
