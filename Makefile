@@ -91,7 +91,7 @@ deps:
 
 # make lint: shellcheck over every shell script (a *.sh file, or a file starting "#!/bin/sh") under
 # LINT_DIRS; each directory's .shellcheckrc says which checks it leaves out, and why.
-LINT_DIRS = tests .ci
+LINT_DIRS = tests .ci pipelines
 lint:
 	@files=$$(find $(LINT_DIRS) -name corpus -prune -o -name regress -prune -o -type f \
 	    \( -name '*.sh' -o -exec sh -c 'head -n 1 "$$1" | grep -q "^#! */bin/sh"' sh {} \; \) -print | sort) && \
@@ -100,7 +100,7 @@ lint:
 # Programs to bin/, the pipelines to libexec/recycle/ with bin/recycle-optimize pointing at the
 # driver, man pages to share/man/.
 LIBEXEC  = $(PREFIX)/libexec/recycle
-PIPES    = pipelines/lib.sh pipelines/optimize pipelines/optimize.mk pipelines/search \
+PIPES    = pipelines/lib.sh pipelines/optimize pipelines/optimize.mk pipelines/search pipelines/trace \
            pipelines/score-one pipelines/baselines pipelines/report pipelines/zoo.mk pipelines/demo
 install: $(PROGS)
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(LIBEXEC)

@@ -4,15 +4,20 @@
 # through (local processes, a sub-make, or a Slurm job array).
 
 PROG=${PROG:-$(basename "$0")}
-VERSION=0.1.0
+export VERSION=0.1.0
 
 die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
 usage_die() { printf '%s: %s\nTry '\''%s --help'\'' for more information.\n' "$PROG" "$*" "$PROG" >&2; exit 2; }
 say() { [ -n "${QUIET:-}" ] || printf '%s: %s\n' "$PROG" "$*" >&2; }
 
-# The recycle programs: from PATH, else from bin/ beside pipelines/ in a checkout.
+# The recycle programs: from PATH, else from bin/ beside pipelines/ in a checkout, or from
+# PREFIX/bin when installed (PREFIX/libexec/recycle/ holds the pipelines).
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
-if ! command -v wmerge > /dev/null 2>&1 && [ -x "$here/../bin/wmerge" ]; then PATH="$here/../bin:$PATH"; fi
+if ! command -v wmerge > /dev/null 2>&1; then
+	for _b in "$here/../bin" "$here/../../bin"; do
+		[ -x "$_b/wmerge" ] && { PATH="$(cd "$_b" && pwd):$PATH"; break; }
+	done
+fi
 export PATH
 command -v jq > /dev/null 2>&1 || die "jq is needed to read records (Debian package jq)"
 
@@ -48,7 +53,7 @@ ckpt_args() { jq -r '[.ckpts[].path] | @sh' "$1/run.json"; }
 
 # The jq definition of a record's dev macro-average: the mean of its scores, null when a score
 # is missing, null or the record has none (failed). Records rank by it everywhere.
-JQ_MEAN='def mean: if (.scores | type) == "object" and (.scores | length) > 0 and
+export JQ_MEAN='def mean: if (.scores | type) == "object" and (.scores | length) > 0 and
 	([.scores[] | select(type != "number")] | length) == 0
 	then ([.scores[]] | add / length) else null end;'
 
