@@ -879,6 +879,12 @@ json_object *cma_status(const cma *c)
 	json_object_object_add(o, "lambda", json_object_new_int(c->lambda));
 	json_object_object_add(o, "restarts", json_object_new_int(c->restarts_done));
 	json_object_object_add(o, "sigma", rec_double(c->sigma));
+	if (c->method == CMA_CMAES) {   /* the distribution's mean: CMA-ES's own estimate of the best */
+		json_object *m = json_object_new_object();
+		json_object_object_add(m, "x", cma_vec_json(c->mean, c->n));
+		json_object_object_add(m, "weights", weights_json(c, c->mean));
+		json_object_object_add(o, "mean", m);
+	}
 	json_object_object_add(o, "pending", json_object_new_boolean(c->pending));
 	json_object_object_add(o, "best", cma_best_json(c));
 	json_object_object_add(o, "stop", c->stop ? json_object_new_string(c->stop) : NULL);

@@ -119,7 +119,8 @@ int cma_record_fitness(json_object *rec, double *v);
  * its budget ran out goes on (the state is otherwise unchanged); -1 (err) when maxevals is too small. */
 int cma_extend(cma *c, long long maxevals);
 
-/* {"method","gen","evals","lambda","restarts","sigma","best":{id,x,weights,fitness}|null,"stop"} */
+/* {"method","gen","evals","lambda","restarts","sigma","mean":{x,weights} (CMA-ES only),"pending",
+ * "best":{id,x,weights,fitness}|null,"stop"} */
 json_object *cma_status(const cma *c);
 
 /* The state as JSON, and back. cma_from_json checks every field (name is for messages). */

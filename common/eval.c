@@ -664,11 +664,20 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 	progress_start(&pg, "evalrun", nseq, o->quiet);
 	for (int i = 0; i < ntasks; i++) {
 		struct eval_result r;
-		if (eval_task(m, tk[i], &eo, NULL, &r) < 0) {
+		double *each = malloc((tk[i]->n ? tk[i]->n : 1) * sizeof *each);
+		if (!each) {
+			err_oom();
+			progress_end(&pg);
+			goto out;
+		}
+		if (eval_task(m, tk[i], &eo, each, &r) < 0) {
+			free(each);
 			progress_end(&pg);
 			goto out;
 		}
 		eval_rec_score(rec, tk[i]->name, r.score, (long)r.n);
+		eval_rec_examples(rec, tk[i]->name, each, r.n, o->per_example);
+		free(each);
 		tokens += (double)r.tokens;
 	}
 	progress_end(&pg);
@@ -706,6 +715,24 @@ void eval_rec_score(json_object *o, const char *name, double score, long n)
 }
 
 /* e[key] += v (a number already there that is not finite or not a number is replaced). */
+void eval_rec_examples(json_object *o, const char *name, const double *each, size_t n, int all)
+{
+	double mean = 0, m2 = 0;
+	for (size_t i = 0; i < n; i++) {   /* Welford: one pass, no cancellation */
+		double d = each[i] - mean;
+		mean += d / (double)(i + 1);
+		m2 += d * (each[i] - mean);
+	}
+	if (n > 1)
+		rec_set(sub_object(o, "se"), name, rec_double(sqrt(m2 / (double)(n - 1) / (double)n)));
+	if (all) {
+		json_object *a = json_object_new_array_ext((int)n);
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(a, rec_double(each[i]));
+		rec_set(sub_object(o, "examples"), name, a);
+	}
+}
+
 static void add_number(json_object *e, const char *key, double v, int integral)
 {
 	json_object *x = NULL;

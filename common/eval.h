@@ -99,6 +99,7 @@ struct eval_opts {
 	long limit;             /* > 0: only the first examples of each task */
 	int threads;            /* > 0: llama_set_threads */
 	int quiet;              /* no progress bar */
+	int per_example;        /* add every example's outcome to the record ("examples") */
 };
 
 struct eval_result {
@@ -120,8 +121,11 @@ size_t eval_task_seqs(const task *t);
 /* The built-in evaluator on checkpoint arg (see st_open): the config read first, the tokenizer
  * (o->tokenizer, else arg's own tokenizer.json when arg is a directory with one), every task file
  * loaded for its vocabulary and tokenizer (so a bad task fails before a long load), the model
- * loaded, each task scored; adds to rec "scores" and "n" by task name, and "eval" {seconds (this call), tokens,
- * load_seconds}. */
+ * loaded, each task scored; adds to rec "scores", "n" and "se" by task name, and "eval" {seconds
+ * (this call), tokens, load_seconds}. "se" is the standard error of a score from its examples
+ * (their sample standard deviation over sqrt(n), as lm-evaluation-harness's stderr: for an
+ * accuracy, about the binomial sqrt(p(1-p)/n)); with o->per_example, "examples" {task: [each
+ * example's outcome]} too. */
 int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const struct eval_opts *o,
                  json_object *rec);
 
@@ -134,6 +138,9 @@ int eval_vocab(st_ckpt *ck);
 /* o.scores[name] = score (JSON null when not finite), and o.n[name] = n when n ≥ 0; the objects
  * are created when missing, and other tasks' entries stay. */
 void eval_rec_score(json_object *o, const char *name, double score, long n);
+/* o.se[name] = the standard error of the mean of each[0..n) (n > 1), and, when all,
+ * o.examples[name] = each as an array. */
+void eval_rec_examples(json_object *o, const char *name, const double *each, size_t n, int all);
 /* o.eval.seconds += seconds, and o.eval.tokens += tokens when tokens ≥ 0 (a record scored
  * before keeps the total cost). */
 void eval_rec_cost(json_object *o, double seconds, double tokens);

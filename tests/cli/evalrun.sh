@@ -90,7 +90,16 @@ printf '%s\n' '{"id":"g0001-03","gen":1,"x":[0.10000000000000001,1e-300],"weight
 ok_run "-r FILE" evalrun -r cand.json -t t/cmp.dev.jsonl m
 check "-r: the record's fields come first, unchanged" \
 	'[ "$(cut -c1-$(($(wc -c < cand.json) - 2)) out)" = "$(sed "s/}$//" cand.json)" ]'
-check "-r: then scores, n, eval" 'grep -q "\"nested\":{\"a\":\[1,{\"b\":null}\]},\"scores\":{\"cmp\":[0-9.]*},\"n\":{\"cmp\":30},\"eval\":{" out'
+check "-r: then scores, n, se, eval" 'grep -q "\"nested\":{\"a\":\[1,{\"b\":null}\]},\"scores\":{\"cmp\":[0-9.]*},\"n\":{\"cmp\":30},\"se\":{\"cmp\":[0-9.e-]*},\"eval\":{" out'
+check "se of an accuracy: sqrt(p (1 - p) / (n - 1)), the sample standard error" \
+	'jq -e "(.scores.cmp * (1 - .scores.cmp) / (.n.cmp - 1) | sqrt) as \$w | (.se.cmp - \$w) | fabs < 1e-12" out > /dev/null'
+ok_run "--per-example" evalrun --per-example -t t/cmp.dev.jsonl -t t/seq.dev.jsonl m
+check "...every example's outcome, one a task, in order, their mean the score" \
+	'jq -e "(.examples.cmp | length) == .n.cmp and ((.examples.cmp | add / length) - .scores.cmp | fabs) < 1e-12 and
+		(.examples.cmp | all(. == 0 or . == 1)) and (.examples.seq | length) == .n.seq" out > /dev/null'
+ok_run "--per-example with --limit 5" evalrun --per-example -n 5 -t t/cmp.dev.jsonl m
+check "...five outcomes" '[ "$(jq ".examples.cmp | length" out)" = 5 ]'
+fail_run 2 "are for the built-in evaluator" "--per-example with --exec" evalrun --per-example --exec true m
 check "-r: no ckpt field added" '! grep -q "\"ckpt\"" out'
 ok_run "-r @- with a directory checkpoint" sh -c 'evalrun -r @- -t t/cmp.dev.jsonl m < cand.json'
 check "-r @-: same record" 'grep -q "^{\"id\":\"g0001-03\"" out'

@@ -848,8 +848,9 @@ static void test_harness_scores(void)
 	json_object *r = harness(lm, NULL, 0, &rc, &sec);
 	CHECK(rc == 0 && sec == 12.5, "default: %s", err_get());
 	CHECK(!strcmp(rec_str(r), "{\"scores\":{\"arc\":0.5,\"gsm8k\":0.25,\"old\":0.125},\"n\":{\"arc\":40,\"gsm8k\":50},"
-	              "\"eval\":{\"metric\":{\"arc\":\"acc,none\",\"gsm8k\":\"exact_match,strict-match\",\"old\":\"acc\"}}}"),
-	      "default metrics: %s", rec_str(r));
+	              "\"eval\":{\"metric\":{\"arc\":\"acc,none\",\"gsm8k\":\"exact_match,strict-match\",\"old\":\"acc\"}},"
+	              "\"se\":{\"gsm8k\":0.01}}"),
+	      "default metrics (a numeric stderr beside the metric goes in se): %s", rec_str(r));
 	json_object_put(r);
 
 	const char *s1[] = { "acc_norm", "gsm8k=exact_match,flexible-extract", "wiki=word_perplexity" };
