@@ -23,6 +23,8 @@ ifdef JOBLIST
 score: $(shell cat $(JOBLIST))
 %.test.json: %.cand.json
 	@$(SCORE_ONE) $(CURDIR) $@
+%.select.json: %.cand.json
+	@$(SCORE_ONE) $(CURDIR) $@
 %.json: %.cand.json
 	@$(SCORE_ONE) $(CURDIR) $@
 .PHONY: score

@@ -52,19 +52,24 @@ EOF
 chmod +x distance
 export T_DIR
 ok_run "the known-optimum family" sh "$OPT" -q -d wd --harness "$T_DIR/distance {ckpt} {out}" --budget 72 \
-	--popsize 6 --seed 2 --no-random -j 2 ko/m1 ko/m2 ko/m3 ko/m4
+	--popsize 6 --seed 2 --no-random --leave-one-out -j 2 ko/m1 ko/m2 ko/m3 ko/m4
 check "the best single is m1 (target weight 0.4)" '[ "$(jq -r .label wd/baselines/best-single.json)" = best-single:m1 ]'
 check "the greedy soup is m1, m2, m3 (m4 makes it worse)" \
 	'[ "$(jq -c "[.weights | to_entries[] | select(.value > 0) | .key]" wd/baselines/greedy.json)" = "[\"m1\",\"m2\",\"m3\"]" ]'
 check "CMA-ES finds the target weights to within 0.03" \
-	'jq -e "[.weights[]] as \$w | [0.4, 0.3, 0.2, 0.1] as \$t | [range(0; 4) | (\$w[.] - \$t[.]) | fabs] | max < 0.03" wd/final/cmaes.rec > /dev/null'
+	'jq -e "[.weights[]] as \$w | [0.4, 0.3, 0.2, 0.1] as \$t | [range(0; 4) | (\$w[.] - \$t[.]) | fabs] | max < 0.03" wd/final/cmaes-1.rec > /dev/null'
 # (With CMA-ES's mean update frozen, the best of 72 samples around uniform weights is 0.038 off
 # and 0.29 from the target; CMA-ES gets to 0.017 and 0.041.)
 check "CMA-ES gets 30 times closer to the target than the greedy soup" \
-	'[ "$(jq -n "$(mean wd/final/cmaes.rec) > $(mean wd/baselines/greedy.json) / 30")" = true ]'
-best=$(cat wd/scores.ndjson wd/baselines.ndjson | jq -s '[.[] | select(.scores) | [.scores[]] | add / length] | max')
-check "the answer is CMA-ES's, the best dev score of all ($best)" \
-	'[ "$(jq -r .answer wd/answer.json)" = cmaes ] && [ "$(mean wd/answer.json)" = "$best" ]'
+	'[ "$(jq -n "$(mean wd/final/cmaes-1.rec) > $(mean wd/baselines/greedy.json) / 30")" = true ]'
+best=$(cat wd/final/*.final | jq -s '[.[] | select(.scores) | [.scores[]] | add / length] | max')
+check "the answer is CMA-ES's, the best dev score of the finalists ($best)" \
+	'case $(jq -r .answer wd/answer.json) in cmaes-*) [ "$(mean wd/answer.json)" = "$best" ] ;; *) false ;; esac'
+
+check "leave-one-out: every checkpoint of the optimum is needed (4 rows, each a loss)" \
+	'[ "$(grep -c "^| \`m[1-4]\` | 0\.[0-9]* | -[0-9.]* | [0-9.]* | – | – |$" wd/report.md)" = 4 ]'
+check "...each scored as the renormalized merge without it" \
+	'[ "$(jq -c .weights wd/final/loo-1.cand.json)" = "$(jq -c ".weights | .m1 = 0 | ([.[]] | add) as \$s | map_values(. / \$s)" wd/final/answer.cand.json)" ]'
 
 # --- built-in evaluator: the answer is the model the report describes --------------------------
 ok_run "optimize runs to the end" sh "$OPT" -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
@@ -75,14 +80,27 @@ check "answer, report, model and plots are written" \
 check "baselines.ndjson has best-single, uniform, greedy, random" \
 	'[ "$(jq -r .label w1/baselines.ndjson | sed "s/:.*//" | tr "\n" " ")" = "best-single uniform greedy random " ]'
 check "scores.ndjson holds every search evaluation (12 CMA-ES + 12 random)" '[ "$(wc -l < w1/scores.ndjson)" = 24 ]'
-rescore() { # WORKDIR SPLIT TASKS...: answer/ scored again, its scores object
+rescore() { # WORKDIR TASKS...: answer/ scored again, its scores object
 	_w=$1; shift; set -- $(for t in "$@"; do printf ' -t %s' "$t"; done)
 	evalrun -q "$@" "$_w/answer" | jq -c .scores
 }
-check "answer/ scores on dev what answer.json says" '[ "$(rescore w1 $DEV)" = "$(jq -c .scores w1/answer.json)" ]'
+SEARCH="w1/tasks/search/words.dev.jsonl w1/tasks/search/sums.dev.jsonl"
+SELECT="w1/tasks/select/words.dev.jsonl w1/tasks/select/sums.dev.jsonl"
+check "every 5th dev example is held out: 8 searched on, 2 held out a task" \
+	'[ "$(cat $SEARCH | wc -l)" = 16 ] && [ "$(cat $SELECT | wc -l)" = 4 ] && [ "$(sed -n 5p tasks/words.dev.jsonl)" = "$(sed -n 1p w1/tasks/select/words.dev.jsonl)" ]'
+check "answer/ scores on the searched dev examples what answer.json says" '[ "$(rescore w1 $SEARCH)" = "$(jq -c .scores w1/answer.json)" ]'
+check "...and on the held-out ones" '[ "$(rescore w1 $SELECT)" = "$(jq -c .select_scores w1/answer.json)" ]'
+best=$(cat w1/final/*.final | jq -s '[.[] | [.select_scores[]] | add / length] | max')
+check "the answer is the finalist best on the held-out examples ($best)" '[ "$(jq "[.select_scores[]] | add / length" w1/answer.json)" = "$best" ]'
+check "the finalists: baselines, random, CMA-ES's three best and its mean" \
+	'[ "$(ls w1/final/*.final | sed "s|.*/||" | tr "\n" " ")" = "best-single.final cmaes-1.final cmaes-2.final cmaes-3.final cmaes-mean.final greedy.final random.final uniform.final " ]'
+check "CMA-ES's mean is its distribution's" '[ "$(jq -c .weights w1/final/cmaes-mean.rec)" = "$(cmaes-step status w1/cmaes/state.json | jq -c .mean.weights)" ]'
+check "the report gives scores with standard errors" 'grep -q "^| \*\*answer\*\*: [^|]* | -[0-9.]* ± [0-9.]* | -[0-9.]* ± [0-9.]* | -[0-9.]* ± [0-9.]* | [0-9]* |$" w1/report.md'
+check "...and compares the answer with the best baseline on test" \
+	'grep -q "^The answer is the best baseline (.*) itself.$" w1/report.md || grep -q "^Best baseline (by its select score): .*paired bootstrap 95% interval \[-*[0-9.]*, -*[0-9.]*\] .*: .*\(better\|worse\|within the noise\)" w1/report.md'
 check "answer/ scores on test what answer.json says" '[ "$(rescore w1 $TEST)" = "$(jq -c .test_scores w1/answer.json)" ]'
 check "the report's answer row carries those numbers" \
-	'grep -q "^| \*\*answer\*\* ($(jq -r .label w1/answer.json)) | .* \*\*$(mean w1/answer.json | jq "(. * 10000 | round) / 10000")\*\* |" w1/report.md'
+	'grep -q "^| \*\*answer\*\*: $(jq -r .label w1/answer.json) | $(mean w1/answer.json | jq "(. * 10000 | round) / 10000") ± " w1/report.md'
 ok_run "a finished run started again does nothing new" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 check "...and leaves the same answer" '[ "$(jq -c .weights w1/answer.json)" = "$(jq -c .weights w1/answer.json)" ] && [ "$(wc -l < w1/scores.ndjson)" = 24 ]'
 ok_run "--version" sh "$OPT" --version
@@ -101,11 +119,28 @@ fail_run 1 "budget 8 is less than the run's 20" "a smaller budget is refused" \
 fail_run 1 "other settings \(cmaes_opts: was .*--seed.*\"5\".*now .*\"6\"" "another setting is refused, and named" \
 	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 6 ck/m1 ck/m2 ck/m3 ck/m4
 
+# The paired bootstrap of answer − best baseline on test, checked against the normal
+# approximation from the same per-example outcomes (a wrong pairing or indexing breaks it).
+ok_run "a run whose answer is CMA-ES's (from greedy, no holdout)" sh "$OPT" -q -d wbs -t "$DEV" --test "$TEST" --budget 16 \
+	--popsize 4 --seed 2 --x0 greedy --sigma 0.1 --no-random --holdout 0 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+line=$(grep "^Best baseline (by its dev score): greedy. Answer − best baseline on test: " wbs/report.md)
+lo=$(printf '%s\n' "$line" | sed -n 's/.*interval \[\([-0-9.]*\), \([-0-9.]*\)\].*/\1/p')
+hi=$(printf '%s\n' "$line" | sed -n 's/.*interval \[\([-0-9.]*\), \([-0-9.]*\)\].*/\2/p')
+half=$(jq -s '.[0].test_examples as $a | .[1].test_examples as $b | [$a | keys[] as $t |
+	[range(0; $a[$t] | length) as $i | $a[$t][$i] - $b[$t][$i]] as $d | ($d | length) as $n | ($d | add / $n) as $m |
+	([$d[] | (. - $m) * (. - $m)] | add / $n / $n)] | add | sqrt / 2 * 1.96' wbs/final/cmaes-1.final wbs/final/greedy.final)
+d=$(jq -s 'def m: [.test_scores[]] | add / length; (.[0] | m) - (.[1] | m)' wbs/final/cmaes-1.final wbs/final/greedy.final)
+check "the bootstrap interval holds the difference ($lo < $d < $hi)" '[ "$(jq -n "$lo < $d and $d < $hi")" = true ]'
+check "its half-width is the normal approximation's within 20% ($half)" \
+	'[ "$(jq -n "(($hi - $lo) / 2 / $half - 1) | fabs < 0.2")" = true ]'
+check "it says whether the gain is within the noise" 'printf "%s" "$line" | grep -q "within the noise\|better than\|worse than"'
+
 # TIES: every merge (soups, search, answer) uses the merge options, and the report says so.
 ok_run "--merge-opts ties" sh "$OPT" -q -d wt -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 1 \
 	--merge-opts "-m ties -b $T_DIR/ck/m1 -d 0.5" ck/m1 ck/m2 ck/m3 ck/m4
 check "TIES: answer/ scores what answer.json says, dev and test" \
-	'[ "$(rescore wt $DEV)" = "$(jq -c .scores wt/answer.json)" ] && [ "$(rescore wt $TEST)" = "$(jq -c .test_scores wt/answer.json)" ]'
+	'[ "$(rescore wt wt/tasks/search/words.dev.jsonl wt/tasks/search/sums.dev.jsonl)" = "$(jq -c .scores wt/answer.json)" ] &&
+	 [ "$(rescore wt $TEST)" = "$(jq -c .test_scores wt/answer.json)" ]'
 check "TIES: the report names the merge and its options" 'grep -q "^- merge: wmerge -m ties -b .*/ck/m1 -d 0.5;" wt/report.md'
 # A best-single answer is that checkpoint, not a merge with one non-zero weight.
 mkdir -p bs && cp -r ck/m1 bs/good && st-gen --seed 9 --scale 3 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o bs/bad1 &&
@@ -121,7 +156,7 @@ fi
 
 # --- the harness path: lm-eval JSON with a group, the built-in evaluator's run bit for bit ----------
 MC="mc/pick.dev.jsonl mc/add.dev.jsonl"
-ok_run "built-in evaluator on multiple choice" sh "$OPT" -q -d wbi -t "$MC" --test "mc/pick.test.jsonl mc/add.test.jsonl" \
+ok_run "built-in evaluator on multiple choice" sh "$OPT" -q -d wbi -t "$MC" --test "mc/pick.test.jsonl mc/add.test.jsonl" --holdout 0 \
 	$ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 ok_run "the same through the lm-eval harness" sh "$OPT" -q -d wh --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" \
 	--scratch "$T_DIR/scr" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
@@ -206,6 +241,9 @@ fail_run 1 "another run holds this work directory" "a second run in the same wor
 	sh "$OPT" -q -d w5 -t "$DEV" $ARGS ck/m1 ck/m2
 kill -9 -$pid 2>/dev/null; wait $pid 2>/dev/null
 
+fail_run 2 "--holdout is for the built-in evaluator" "--holdout with --harness" sh "$OPT" -d x --harness true --holdout 5 ck/m1 ck/m2
+fail_run 2 "--holdout: not a non-negative integer" "--holdout x" sh "$OPT" -d x -t "$DEV" --holdout x ck/m1 ck/m2
+fail_run 1 "fewer than 20 examples" "--holdout larger than a task" sh "$OPT" -d x -t "$DEV" --holdout 20 ck/m1 ck/m2
 fail_run 2 "WORKDIR is required" "no -d" sh "$OPT" -t "$DEV" ck/m1 ck/m2
 fail_run 2 "-t DEV_TASKS or --harness CMD is required" "no tasks and no harness" sh "$OPT" -d x ck/m1 ck/m2
 fail_run 2 "do not go together" "-t and --harness" sh "$OPT" -d x -t "$DEV" --harness true ck/m1 ck/m2
