@@ -7,8 +7,8 @@
 #        [X0=uniform|best|greedy] [OPTIMIZE_OPTS='--sigma 0.2 --seed 3 --harness ...']
 #
 # The report is remade when a checkpoint or a task file is newer than it. Include this file from
-# your own make file (after setting WORK, DEV and CKPTS, or before: they are only needed when
-# the report is made) to make a merged model a prerequisite: $(WORK)/answer is its directory.
+# your own make file, before or after setting WORK, DEV and CKPTS, to make a merged model a
+# prerequisite: $(WORK)/answer is its directory (the rule is DIR/report.md for any DIR).
 
 RECYCLE_P := $(dir $(lastword $(MAKEFILE_LIST)))
 BUDGET  ?= 100
@@ -29,12 +29,14 @@ score: $(shell cat $(JOBLIST))
 	@$(SCORE_ONE) $(CURDIR) $@
 .PHONY: score
 else
-recycle-optimize: $(WORK)/report.md
+# Prerequisites are expanded when make needs them (.SECONDEXPANSION and $$), and the report's rule
+# is a pattern rule, so this file can be included before WORK, DEV and CKPTS are set.
+.SECONDEXPANSION:
+recycle-optimize: $$(WORK)/report.md
 
-$(WORK)/report.md: $(CKPTS) $(DEV) $(TEST)
-	@test -n '$(WORK)' || { echo 'optimize.mk: WORK=DIR is required' >&2; exit 2; }
+%/report.md: $$(CKPTS) $$(DEV) $$(TEST)
 	@test -n '$(CKPTS)' || { echo "optimize.mk: CKPTS='CHECKPOINTS' is required" >&2; exit 2; }
-	+@RUNNER=make MAKE='$(MAKE)' $(RECYCLE_P)optimize -d $(WORK) $(if $(DEV),-t '$(DEV)') $(if $(TEST),--test '$(TEST)') \
+	+@RUNNER=make MAKE='$(MAKE)' $(RECYCLE_P)optimize -d $* $(if $(DEV),-t '$(DEV)') $(if $(TEST),--test '$(TEST)') \
 		--budget $(BUDGET) --x0 $(X0) -j $(RECYCLE_J) --runner make $(OPTIMIZE_OPTS) $(CKPTS)
 
 .PHONY: recycle-optimize
