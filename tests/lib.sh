@@ -86,6 +86,35 @@ no_tmp() {
 	return 0
 }
 nothing_left() { [ ! -e "$1" ] && no_tmp "$1"; }
-untimed() { sed 's/,"eval":{[^}]*}//' "$1"; }
+# untimed FILE: the records without their "eval" (timings no two runs share)
+untimed() { jq -c 'del(.eval)' "$1"; }
+
+# man_examples PAGE DIR: DIR/N for the N-th block of PAGE's EXAMPLES section, roff escapes undone
+# (\- \e \\ \(aq \(dq \& and font changes); comment lines (.\") and .RS/.RE dropped.
+man_examples() {
+	awk -v dir="$2" '
+	function unroff(s,   o, c, i) {
+		o = ""
+		for (i = 1; i <= length(s); i++) {
+			c = substr(s, i, 1)
+			if (c != "\\") { o = o c; continue }
+			c = substr(s, ++i, 1)
+			if (c == "-") o = o "-"
+			else if (c == "e" || c == "\\") o = o "\\"
+			else if (c == "&") ;
+			else if (c == "f") i++
+			else if (c == "(") { c = substr(s, i + 1, 2); i += 2; o = o (c == "aq" ? "'\''" : c == "dq" ? "\"" : "?") }
+			else o = o "\\" c
+		}
+		return o
+	}
+	/^\.SH/ { ex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
+	!ex { next }
+	/^\.nf/ { on = 1; n++; printf "" > (dir "/" n); next }
+	/^\.fi/ { on = 0; close(dir "/" n); next }
+	on && (/^\.(RS|RE)/ || /^\.\\"/) { next }
+	on { print unroff($0) > (dir "/" n) }' "$1"
+}
+
 
 t_done() { [ "$T_FAIL" -eq 0 ]; exit $?; }

@@ -12,7 +12,7 @@
 #   --maxevals N → 12, --budget N → 12   the optimizer: a couple of generations
 #   /scratch → scratch               a scratch directory of the example's own
 #   pipelines/zoo → … --small        the demo family at toy sizes (tests/pipeline/zoo.sh)
-#   /usr/libexec/recycle/ → pipelines/ of this tree (where make install puts them)
+#   /usr/[local/]libexec/recycle/ → pipelines/ of this tree (where make install puts them)
 # lm_eval is a stand-in on PATH that checks the checkpoint directory it is given and writes
 # lm-evaluation-harness results; recycle-optimize is pipelines/optimize, as installed.
 #
@@ -25,41 +25,13 @@
 # skip PAGE N: why block N of PAGE cannot run in a test (empty: it runs)
 skip() {
 	case "$1 $2" in
-	"recycle-optimize.1 2") echo "needs a Slurm cluster and GPUs (tests/pipeline/slurm.sh runs the slurm runner)" ;;
+	"recycle-optimize.1 4") echo "needs a Slurm cluster with GPUs: tests/pipeline/slurm.sh runs this block on its own" ;;
 	esac
 }
 # known PAGE N: why block N of PAGE fails for now (empty: it must pass)
 known() {
 	case "$1 $2" in
-	"recycle-optimize.1 3") echo "optimize.mk included first: 'WORK=DIR is required' (the lead's, issue 15)" ;;
 	esac
-}
-
-# extract PAGE DIR: DIR/N for the N-th block of PAGE's EXAMPLES section, roff escapes undone
-# (\- \e \\ \(aq \(dq \& and font changes); comment lines (.\") and .RS/.RE dropped.
-extract() {
-	awk -v dir="$2" '
-	function unroff(s,   o, c, i) {
-		o = ""
-		for (i = 1; i <= length(s); i++) {
-			c = substr(s, i, 1)
-			if (c != "\\") { o = o c; continue }
-			c = substr(s, ++i, 1)
-			if (c == "-") o = o "-"
-			else if (c == "e" || c == "\\") o = o "\\"
-			else if (c == "&") ;
-			else if (c == "f") i++
-			else if (c == "(") { c = substr(s, i + 1, 2); i += 2; o = o (c == "aq" ? "'\''" : c == "dq" ? "\"" : "?") }
-			else o = o "\\" c
-		}
-		return o
-	}
-	/^\.SH/ { ex = ($0 ~ /^\.SH +"?EXAMPLES"?/); next }
-	!ex { next }
-	/^\.nf/ { on = 1; n++; printf "" > (dir "/" n); next }
-	/^\.fi/ { on = 0; close(dir "/" n); next }
-	on && (/^\.(RS|RE)/ || /^\.\\"/) { next }
-	on { print unroff($0) > (dir "/" n) }' "$1"
 }
 
 # The scale changes above, on an extracted block.
@@ -67,7 +39,7 @@ rescale() {
 	sed -e 's/--steps [0-9][0-9]*/--steps 3/g' -e 's/--warmup [0-9][0-9]*/--warmup 1/g' \
 	    -e 's/--maxevals [0-9][0-9]*/--maxevals 12/g' -e 's/--budget [0-9][0-9]*/--budget 12/g' \
 	    -e 's| /scratch| scratch|g' -e "s|^pipelines/zoo |$TOP/pipelines/zoo --small |" \
-	    -e "s|/usr/libexec/recycle/|$TOP/pipelines/|g" "$1"
+	    -e "s|/usr/libexec/recycle/|$TOP/pipelines/|g" -e "s|/usr/local/libexec/recycle/|$TOP/pipelines/|g" "$1"
 }
 
 # ---- the stand-ins and the family every page starts from ----
@@ -218,6 +190,13 @@ after() {
 		check "tokenize.1: the round trip gives the text back" 'grep -q "^{\"text\":\"Hello world\",\"ids\":\[9906,1917\]}$" ex1.out'
 		check "tokenize.1: BOS first in the pre-tokenized task" 'grep -q "^{\"text_ids\":\[1," tasks/notes-ids.dev.jsonl'
 		check "tokenize.1: the pre-tokenized task scored" 'grep -q "\"n\":{\"notes-ids\":2}" ex3.out' ;;
+	recycle-optimize.1)
+		check "recycle-optimize.1: answer/ scores on the held-out examples what answer.json says" \
+			'[ "$(sed -n 1p ex1.out)" = "$(sed -n 2p ex1.out)" ] && [ -n "$(sed -n 1p ex1.out)" ]'
+		check "recycle-optimize.1: the harness run scored gsm8k by its strict metric" \
+			'[ "$(jq -r .eval.metric.gsm8k work-lm/baselines/single-0.json)" = "exact_match,strict-match" ]'
+		check "recycle-optimize.1: the make file made the report and checked the answer" '[ -s work/report.md ] && grep -q "ckpt-cat --check" ex5.out'
+		check "recycle-optimize.1: the knee as a model" '[ -f knee/model.safetensors ]' ;;
 	recycle.7)
 		check "recycle.7: the generation was told" '[ $(grep -c "\"fitness\"" ex1.out) -eq 4 ]' ;;
 	task-gen.1)
@@ -236,7 +215,7 @@ after() {
 for m in "$TOP"/man/*.1 "$TOP"/man/*.7; do
 	page=$(basename "$m")
 	mkdir "p.$page" "x.$page"
-	extract "$m" "x.$page"
+	man_examples "$m" "x.$page"
 	n=$(ls "x.$page" | wc -l)
 	if [ "$n" -eq 0 ]; then t_notok "$page: an EXAMPLES section with examples"; continue; fi
 	cp -r fam/. "p.$page"/
@@ -264,10 +243,9 @@ for m in "$TOP"/man/*.1 "$TOP"/man/*.7; do
 				k=$((k + 1))
 			done
 		else
-			if [ "$page $i" = "recycle-optimize.1 3" ]; then
-				# a make file, with the deploy step it names
-				printf '#!/bin/sh\necho deployed "$@"\n' > deploy.sh && chmod +x deploy.sh
-				make -f "ex$i.sh" serve > "ex$i.out" 2> err
+			if [ "$page $i" = "recycle-optimize.1 5" ]; then
+				# a make file (which includes optimize.mk before setting its variables)
+				env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -f "ex$i.sh" serve > "ex$i.out" 2> err
 			else
 				sh -e "ex$i.sh" > "ex$i.out" 2> err
 			fi

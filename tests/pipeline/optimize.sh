@@ -185,7 +185,6 @@ done
 check "killed $kills times, the run finished" '[ $kills -ge 2 ] && [ -s wk/report.md ]'
 cmp_files "same CMA-ES state as the uninterrupted run" wh/cmaes/state.json wk/cmaes/state.json
 cmp_files "same random-search state" wh/random/state.json wk/random/state.json
-untimed() { jq -c 'del(.eval)' "$@"; }
 untimed wh/scores.ndjson > s2; untimed wk/scores.ndjson > s3
 cmp_files "same scores.ndjson" s2 s3
 untimed wh/answer.json > a2; untimed wk/answer.json > a3
@@ -244,7 +243,7 @@ kill -9 -$pid 2>/dev/null; wait $pid 2>/dev/null
 fail_run 2 "--holdout is for the built-in evaluator" "--holdout with --harness" sh "$OPT" -d x --harness true --holdout 5 ck/m1 ck/m2
 fail_run 2 "--holdout: not a non-negative integer" "--holdout x" sh "$OPT" -d x -t "$DEV" --holdout x ck/m1 ck/m2
 fail_run 1 "fewer than 20 examples" "--holdout larger than a task" sh "$OPT" -d x -t "$DEV" --holdout 20 ck/m1 ck/m2
-fail_run 2 "WORKDIR is required" "no -d" sh "$OPT" -t "$DEV" ck/m1 ck/m2
+fail_run 2 "-o WORKDIR is required" "no -o" sh "$OPT" -t "$DEV" ck/m1 ck/m2
 fail_run 2 "-t DEV_TASKS or --harness CMD is required" "no tasks and no harness" sh "$OPT" -d x ck/m1 ck/m2
 fail_run 2 "do not go together" "-t and --harness" sh "$OPT" -d x -t "$DEV" --harness true ck/m1 ck/m2
 fail_run 2 "--metric is for --harness" "--metric without --harness" sh "$OPT" -d x -t "$DEV" --metric acc ck/m1 ck/m2
@@ -256,6 +255,6 @@ fail_run 2 "budget" "a bad budget" sh "$OPT" -d x -t "$DEV" --budget ten ck/m1 c
 fail_run 1 "nope: no such checkpoint" "a missing checkpoint" sh "$OPT" -d x -t "$DEV" ck/m1 nope
 fail_run 1 "given twice" "one checkpoint twice" sh "$OPT" -d x -t "$DEV" ck/m1 ck/../ck/m1
 fail_run 1 "no-such.jsonl: no such task file" "a missing task file" sh "$OPT" -d x -t no-such.jsonl ck/m1 ck/m2
-ok_run "-t twice adds both files" sh "$OPT" -q -d wtt -t tasks/words.dev.jsonl -t tasks/sums.dev.jsonl --budget 4 --popsize 4 --no-random ck/m1 ck/m2
+ok_run "-t twice adds both files (and -o is -d)" sh "$OPT" -q -o wtt -t tasks/words.dev.jsonl -t tasks/sums.dev.jsonl --budget 4 --popsize 4 --no-random ck/m1 ck/m2
 check "...both score" '[ "$(jq -c ".scores | keys" wtt/answer.json)" = "[\"sums\",\"words\"]" ]'
 t_done

@@ -48,6 +48,7 @@ SelectTypeParameters=CR_Core
 ReturnToService=2
 NodeName=$host CPUs=$(nproc) State=UNKNOWN
 PartitionName=recycle Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$D/slurm.conf
 
@@ -85,7 +86,6 @@ ok_run "optimize --runner slurm" sh "$OPT" -q -d slurm -t "$DEV" $ARGS -j 2 --ru
 check "the baselines and every generation ran as job arrays" \
 	'[ -s slurm/baselines/first.sbatch ] && [ "$(ls slurm/cmaes/g*/jobs.sbatch | wc -l)" = 2 ] && ls slurm/cmaes/g0000/jobs.slurm-0.out > /dev/null'
 cmp_files "the same CMA-ES state as the local runner" local/cmaes/state.json slurm/cmaes/state.json
-untimed() { jq -c 'del(.eval)' "$1"; }
 untimed local/scores.ndjson > s1; untimed slurm/scores.ndjson > s2
 cmp_files "the same scores" s1 s2
 untimed local/answer.json > a1; untimed slurm/answer.json > a2
@@ -109,4 +109,18 @@ fail_run 1 "Slurm job array recycle-first .* failed: sbatch exited [0-9]*: .*nos
 check "...and no baseline was scored behind its back" '[ -z "$(ls sf/baselines/*.json 2> /dev/null | grep -v cand)" ]'
 ok_run "--local-retry" sh "$OPT" -q -d sf -t "$DEV" $ARGS --runner slurm --local-retry --slurm-opts "--partition=nosuch" ck/m1 ck/m2 ck/m3
 check "...finishes, with the local runner's state" 'cmp -s local/cmaes/state.json sf/cmaes/state.json'
+# recycle-optimize(1)'s Slurm example, verbatim but for its scale (--budget, -j, the shared
+# directory) and its GPU request (this one-node cluster has a "gpu" partition but no GPUs), with
+# the lm_eval stand-in on the jobs' PATH and Trainer checkpoint directories.
+mkdir -p sbin && cp "$TOP/tests/pipeline/lm_eval" sbin/lm_eval && chmod +x sbin/lm_eval && ln -s "$TOP/pipelines/optimize" sbin/recycle-optimize
+i=0
+for d in runA/checkpoint-500 runB/checkpoint-500 runC/checkpoint-1000; do
+	i=$((i + 1)); cp -r ck/m$i "$d" 2> /dev/null || { mkdir -p "$(dirname "$d")" && cp -r ck/m$i "$d"; }
+done
+mkdir mx && man_examples "$TOP/man/recycle-optimize.1" mx
+sed -e 's/--budget [0-9]*/--budget 8 --popsize 4/' -e 's/-j 32/-j 2/' -e "s|/shared/work|$T_DIR/shared-work|" -e 's/ --gres=gpu:1//' mx/4 > slurm-example.sh
+check "recycle-optimize(1)'s fourth example is the Slurm one" 'grep -q -- "--runner slurm" slurm-example.sh'
+PATH="$T_DIR/sbin:$PATH" ok_run "recycle-optimize(1)'s Slurm example runs" sh -e slurm-example.sh
+check "...through job arrays, to the report and the model" \
+	'ls shared-work/cmaes/g0000/jobs.slurm-0.out > /dev/null && [ -s shared-work/report.md ] && ckpt-cat --check shared-work/answer'
 t_done
