@@ -81,6 +81,20 @@ demo: all
 bench: all
 	@BIN=$(CURDIR)/$(BIN) HELPERS=$(CURDIR)/$(O)/helpers sh tests/bench/run $(T)
 
+# make bench-search: the search benchmark (pipelines/bench-search), resumable in BENCH_SEARCH_DIR.
+# Hours of CPU at the defaults; smaller: make bench-search SEEDS=3 BUDGETS='30 60 150' LIMIT=100.
+SEEDS    ?= 5
+BUDGETS  ?= 30 60 150 450
+FAMILIES ?= demo b
+METHODS  ?= random paper default
+LIMIT    ?=
+JOBS     ?= 2
+BENCH_SEARCH_DIR  ?= build/bench-search
+BENCH_SEARCH_OPTS ?=
+bench-search: all
+	@sh pipelines/bench-search -d '$(BENCH_SEARCH_DIR)' --seeds '$(SEEDS)' --budgets '$(BUDGETS)' \
+	  --families '$(FAMILIES)' --methods '$(METHODS)' $(if $(LIMIT),--limit '$(LIMIT)') -j '$(JOBS)' $(BENCH_SEARCH_OPTS)
+
 # make fuzz [FUZZ_SECONDS=30]: every libFuzzer target briefly (clang; see tests/fuzz/run).
 FUZZ_SECONDS ?= 30
 fuzz:
@@ -113,5 +127,5 @@ install: $(PROGS)
 clean:
 	rm -rf build bin
 
-.PHONY: all test demo bench fuzz deps lint install clean
+.PHONY: all test demo bench bench-search fuzz deps lint install clean
 .SECONDARY:
