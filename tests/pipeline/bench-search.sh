@@ -73,7 +73,7 @@ check "the greedy soup's dev in the table" '[ "$want" = "$(mean w/b-limit10/pape
 
 check "the plot: two panels, a band and a median each method, three baselines" '[ -s w/b.svg ] && head -n 1 w/b.svg | grep -q "^<svg " &&
 	[ "$(tail -n 1 w/b.svg)" = "</svg>" ] && [ $(grep -c "<polygon" w/b.svg) -eq 6 ] && [ $(grep -c "stroke-dasharray" w/b.svg) -eq 6 ] &&
-	grep -q ">— p4<" w/b.svg && grep -q -- ">- - greedy -*[0-9.]*, -*[0-9.]*<" w/b.svg'
+	grep -q ">— p4<" w/b.svg && grep -q -- ">- - greedy -*[0-9]*[.][0-9]\{3\}, -*[0-9]*[.][0-9]\{3\}<" w/b.svg'
 check "table.md is the table printed" '[ "$(cat w/table.md)" = "$(grep "^|" table1)" ]'
 
 # Again: nothing to run, the same table.
