@@ -93,7 +93,7 @@ model_write() {
 run_jobs() {
 	[ -s "$2" ] || return 0
 	case ${RUNNER:-local} in
-	local) (cd "$1" && xargs -d '\n' -P "${JOBS:-1}" -n 1 "$here/score-one" "$1") < "$2" ;;
+	local) run_local "$1" "$2" ;;
 	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
 	slurm) run_slurm "$1" "$2" || return 1 ;;
 	esac
@@ -131,5 +131,8 @@ ARRAY
 	} >&2
 	[ -n "${LOCAL_RETRY:-}" ] || return 1
 	say "--local-retry: scoring what the array left here"
-	(cd "$1" && xargs -d '\n' -P "${JOBS:-1}" -n 1 "$here/score-one" "$1") < "$2"
+	run_local "$1" "$2"
 }
+
+# run_local WORK LIST: the jobs of LIST here, JOBS at once.
+run_local() { (cd "$1" && xargs -d '\n' -P "${JOBS:-1}" -n 1 "$here/score-one" "$1") < "$2"; }
