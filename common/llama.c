@@ -152,6 +152,9 @@ static int parse_rope(json_object *o, const char *k, struct llama_config *c)
 	else
 		return err_set("%s: rope type \"%s\" is not supported (only \"default\", \"linear\", "
 		               "\"llama3\")", k, type);
+	/* The later key says the whole rope: nothing of an earlier one's parameters stays behind. */
+	c->rope_factor = c->rope_low = c->rope_high = 0;
+	c->rope_orig = 0;
 	double prf = 1;
 	if (get_num(r, "rope_theta", &c->rope_theta) < 0 || get_num(r, "partial_rotary_factor", &prf) < 0)
 		return err_prefix("%s: ", k);
