@@ -131,10 +131,13 @@ int pf_table_write(FILE *f, const struct pf_set *s, const unsigned char *sel);
 
 /* ---- the plot (pf_svg.c) ---- */
 
-/* An SVG plot of the set: with 2 objectives every point, the non-dominated ones (nd) joined by
- * the step line bounding the dominated region, labeled points (baselines) named, and axes with
- * ticks and objective names; with 3 or more a scatter-plot matrix. Written to a temporary
- * sibling and renamed onto path. title may be NULL. 0, or -1 (err_set). */
+/* An SVG plot of the set (drawn with svg.h): with 2 objectives every point, the non-dominated
+ * ones (nd) joined by the step line bounding the dominated region, and axes with ticks and
+ * objective names; with 3 or more a scatter-plot matrix. Labeled points (baselines, the answer)
+ * get a marker of their own each (shape and color), named in a legend beside the plot and, where
+ * there is room, beside the point; one that falls on an earlier labeled point is drawn as a ring
+ * around it. pf_svg_save writes to a temporary sibling renamed onto path ("-": standard output).
+ * title may be NULL. 0, or -1 (err_set). */
 int pf_svg_write(FILE *f, const struct pf_set *s, const unsigned char *nd, const char *title);
 int pf_svg_save(const char *path, const struct pf_set *s, const unsigned char *nd, const char *title);
 

@@ -1,10 +1,11 @@
-/* pareto — fronts, ranks, hypervolume, knee and plots of multi-task score records. */
+/* pareto — fronts, ranks, hypervolume, knee and plots of multi-task score records; line charts of series records (--lines). */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "lines.h"
 #include "pareto.h"
 #include "rec.h"
 
@@ -37,6 +38,15 @@ static void help(void)
 	       "      --svg=FILE         plot to FILE (- = standard output); with no output option\n"
 	       "                         above nothing else is written\n"
 	       "      --title=TEXT       the plot's title\n"
+	       "\n"
+	       "Line charts:\n"
+	       "      --lines            read series records instead of points and draw them as line\n"
+	       "                         charts to the --svg FILE: one record a series,\n"
+	       "                         {\"name\",\"y\":[...]} with optional \"x\", \"lo\" and \"hi\" (a band),\n"
+	       "                         \"panel\", \"group\", \"step\", \"points\", \"dash\"; or a reference\n"
+	       "                         line {\"name\",\"hline\":Y}; a null y is a gap (see pareto(1))\n"
+	       "      --xlabel=TEXT      the x axis's title (--lines)\n"
+	       "      --ylabel=TEXT      the y axis's title (--lines)\n"
 	       "  -h, --help             show this help and exit\n"
 	       "      --version          show the version and exit\n"
 	       "\n"
@@ -44,7 +54,7 @@ static void help(void)
 	       "-b for --best, -t for --table (see recycle(7), OPTIONS).\n", prog_name);
 }
 
-enum { O_MIN = 256, O_MAX, O_KEEP, O_SKIP, O_HV, O_HVC, O_SVG, O_TITLE, O_VERSION };
+enum { O_MIN = 256, O_MAX, O_KEEP, O_SKIP, O_HV, O_HVC, O_SVG, O_TITLE, O_LINES, O_XLABEL, O_YLABEL, O_VERSION };
 
 static const struct option longopts[] = {
 	{ "objectives", required_argument, NULL, 'o' },
@@ -63,6 +73,9 @@ static const struct option longopts[] = {
 	{ "table", no_argument, NULL, 't' },
 	{ "svg", required_argument, NULL, O_SVG },
 	{ "title", required_argument, NULL, O_TITLE },
+	{ "lines", no_argument, NULL, O_LINES },
+	{ "xlabel", required_argument, NULL, O_XLABEL },
+	{ "ylabel", required_argument, NULL, O_YLABEL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -85,6 +98,22 @@ static void parse_ref(const char *text, const struct pf_set *s, double *ref)
 	}
 }
 
+/* --lines: the series of the files drawn to svg. */
+static int lines(const char *svg, char **files, int nfiles, const struct ln_opts *o)
+{
+	struct ln_chart c;
+	ln_init(&c);
+	for (int i = 0; i < nfiles; i++)
+		if (ln_read(&c, files[i]) < 0)
+			die_err();
+	if (c.ns == 0)
+		die("no series in the input");
+	if (ln_svg_save(svg, &c, o) < 0)
+		die_err();
+	ln_free(&c);
+	return 0;
+}
+
 static void put(FILE *f, const struct pf_set *s, size_t i, const struct pf_extra *x, int nx)
 {
 	if (pf_set_write(f, s, i, x, nx) < 0)
@@ -95,8 +124,9 @@ int main(int argc, char **argv)
 {
 	struct pf_read_opts ro = { 0 };
 	enum mode mode = M_FILTER;
-	const char *ref_text = NULL, *best_text = NULL, *svg = NULL, *title = NULL;
-	int crowding = 0, unique = 0, quiet = 0, c;
+	const char *ref_text = NULL, *best_text = NULL, *svg = NULL, *title = NULL, *xlabel = NULL, *ylabel = NULL;
+	const char *point_opt = NULL;   /* an option about points, which --lines does not read */
+	int crowding = 0, unique = 0, quiet = 0, line_mode = 0, c;
 
 	prog_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "o:uqrckb:th", longopts, NULL)) != -1) {
@@ -118,6 +148,9 @@ int main(int argc, char **argv)
 		case 't': want = M_TABLE; break;
 		case O_SVG: svg = optarg; break;
 		case O_TITLE: title = optarg; break;
+		case O_LINES: line_mode = 1; break;
+		case O_XLABEL: xlabel = optarg; break;
+		case O_YLABEL: ylabel = optarg; break;
 		case 'h': help(); return 0;
 		case O_VERSION: print_version(); return 0;
 		default: usage_err("unknown option");
@@ -126,7 +159,24 @@ int main(int argc, char **argv)
 			usage_err("%s and %s cannot be combined", mode_opt[mode], mode_opt[want]);
 		if (want != M_FILTER)
 			mode = want;
+		if ((c < 256 && strchr("oukb", c)) || c == O_MIN || c == O_MAX || c == O_KEEP || c == O_SKIP)
+			point_opt = argv[optind - 1];
 	}
+	char *stdin_only[] = { "-" };
+	char **files = optind < argc ? argv + optind : stdin_only;
+	int nfiles = optind < argc ? argc - optind : 1;
+	if (line_mode) {
+		if (mode != M_FILTER || crowding)
+			usage_err("--lines draws a chart: %s is an output of points", crowding ? "--crowding" : mode_opt[mode]);
+		if (point_opt)
+			usage_err("--lines reads series, not points: %s does not apply", point_opt);
+		if (!svg)
+			usage_err("--lines needs --svg FILE");
+		return lines(svg, files, nfiles, &(struct ln_opts){ title, xlabel, ylabel });
+	}
+	if (xlabel || ylabel)
+		usage_err("%s goes with --lines (a plot of points names its axes after the objectives)",
+		          xlabel ? "--xlabel" : "--ylabel");
 	if (crowding && mode != M_FILTER && mode != M_RANK)
 		usage_err("--crowding goes with --rank or the default output, not %s", mode_opt[mode]);
 	if (svg && strcmp(svg, "-") == 0 && (mode != M_FILTER || crowding))
@@ -140,9 +190,6 @@ int main(int argc, char **argv)
 
 	struct pf_set s;
 	pf_set_init(&s, &ro);
-	char *stdin_only[] = { "-" };
-	char **files = optind < argc ? argv + optind : stdin_only;
-	int nfiles = optind < argc ? argc - optind : 1;
 	for (int i = 0; i < nfiles; i++) {
 		int rc = pf_set_read(&s, files[i]);
 		if (rc == -2)
