@@ -78,9 +78,14 @@ static int overlaps(const struct box *a, const struct box *b)
 	return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
 }
 
-/* The labels beside their points, where there is room: right, left, above or below the marker,
- * inside the plot area, over no point and no other label or labeled marker. A label that finds
- * no room is left to the legend. */
+static int same_spot(const struct lab *a, const struct lab *b)
+{
+	return fabs(a->x - b->x) < 3 && fabs(a->y - b->y) < 3;
+}
+
+/* The labels beside their points, where there is room: right, left, above or below the marker
+ * (the outermost ring, when markers share the spot), inside the plot area, over no point and no
+ * other label or labeled marker. A label that finds no room is left to the legend. */
 static int labels_draw(FILE *f, const struct pf_set *s, const struct lab *l, size_t nl,
                        const struct svg_axis *ax, const struct svg_axis *ay)
 {
@@ -97,22 +102,27 @@ static int labels_draw(FILE *f, const struct pf_set *s, const struct lab *l, siz
 		px[i] = svg_axis_px(ax, pf_set_value(s, i, 0));
 		py[i] = svg_axis_px(ay, pf_set_value(s, i, 1));
 	}
+	/* the markers first: placed[q] is lab q's for q < nl */
 	for (size_t k = 0; k < nl; k++)
 		placed[np++] = (struct box){ l[k].x - l[k].r, l[k].y - l[k].r, l[k].x + l[k].r, l[k].y + l[k].r };
 	for (size_t k = 0; k < nl; k++) {
 		const char *text = s->label[l[k].i];
-		double w = svg_text_width(text, 12), d = l[k].r + 4;
+		double R = 0;
+		for (size_t q = 0; q < nl; q++)
+			if (same_spot(&l[q], &l[k]))
+				R = fmax(R, l[q].r);
+		double w = svg_text_width(text, 12), d = R + 4, x = l[k].x, y = l[k].y;
 		struct { double tx, ty; const char *anchor; struct box b; } c[4] = {
-			{ l[k].x + d, l[k].y + 4, "start", { l[k].x + d, l[k].y - 6, l[k].x + d + w, l[k].y + 7 } },
-			{ l[k].x - d, l[k].y + 4, "end", { l[k].x - d - w, l[k].y - 6, l[k].x - d, l[k].y + 7 } },
-			{ l[k].x, l[k].y - d - 3, "middle", { l[k].x - w / 2, l[k].y - d - 13, l[k].x + w / 2, l[k].y - d } },
-			{ l[k].x, l[k].y + d + 10, "middle", { l[k].x - w / 2, l[k].y + d, l[k].x + w / 2, l[k].y + d + 13 } },
+			{ x + d, y + 4, "start", { x + d, y - 6, x + d + w, y + 7 } },
+			{ x - d, y + 4, "end", { x - d - w, y - 6, x - d, y + 7 } },
+			{ x, y - d - 3, "middle", { x - w / 2, y - d - 13, x + w / 2, y - d } },
+			{ x, y + d + 10, "middle", { x - w / 2, y + d, x + w / 2, y + d + 13 } },
 		};
 		for (int t = 0; t < 4; t++) {
 			const struct box *b = &c[t].b;
 			int free_ = b->x0 >= area.x0 + 2 && b->x1 <= area.x1 - 2 && b->y0 >= area.y0 + 2 && b->y1 <= area.y1 - 2;
 			for (size_t q = 0; q < np && free_; q++)
-				free_ = !overlaps(b, &placed[q]);
+				free_ = (q < nl && same_spot(&l[q], &l[k])) || !overlaps(b, &placed[q]);
 			for (size_t i = 0; i < s->n && free_; i++)
 				free_ = !(px[i] + 3 > b->x0 && px[i] - 3 < b->x1 && py[i] + 3 > b->y0 && py[i] - 3 < b->y1);
 			if (!free_)

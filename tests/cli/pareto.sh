@@ -261,7 +261,7 @@ fi
 # ---- the rest of the interface ----
 ok_run "--help" pareto --help
 names_all() { for o in "$@"; do grep -q -- "--$o" out || return 1; done; }
-check "--help names every option" 'names_all objectives min max keep-duplicates unique skip-bad quiet rank crowding hv hv-contrib knee best table svg title help version'
+check "--help names every option" 'names_all objectives min max keep-duplicates unique skip-bad quiet rank crowding hv hv-contrib knee best table svg title lines xlabel ylabel help version'
 ok_run "--version" pareto --version
 check "version line" 'grep -q "^pareto (recycle) " out'
 if [ -w /dev/full ]; then
