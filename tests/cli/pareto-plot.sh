@@ -160,7 +160,7 @@ bad() {   # bad REGEX RECORD: a good record, then RECORD on line 2
 	printf '{"name":"ok","y":[1]}\n%s\n' "$2" > bad.ndjson
 	rm -f bad.svg
 	fail_run 1 "^pareto: bad.ndjson:2: $1\$" "bad record: $2" pareto --lines --svg bad.svg bad.ndjson
-	[ ! -e bad.svg ] && no_tmp bad.svg || t_notok "no plot left after: $2"
+	if [ -e bad.svg ] || ! no_tmp bad.svg; then t_notok "no plot left after: $2"; fi
 }
 bad 'series record: missing field "name"' '{"y":[1,2]}'
 bad 'series record: field "name" is not a string' '{"name":3,"y":[1,2]}'
