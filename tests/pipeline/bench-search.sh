@@ -71,9 +71,10 @@ want=$(jq -r 'select(.baseline == "greedy") | .dev' w/results.ndjson)
 check "the greedy soup's dev in the table" '[ "$want" = "$(mean w/b-limit10/paper/seed-1/baselines/greedy.json)" ] &&
 	grep -q "^| b | greedy (baseline) | – | $(echo "$want" | jq "(. * 10000 | round / 10000)") |" table1'
 
-check "the plot: two panels, a band and a median each method, three baselines" '[ -s w/b.svg ] && head -n 1 w/b.svg | grep -q "^<svg " &&
-	[ "$(tail -n 1 w/b.svg)" = "</svg>" ] && [ $(grep -c "<polygon" w/b.svg) -eq 6 ] && [ $(grep -c "stroke-dasharray" w/b.svg) -eq 6 ] &&
-	grep -q ">— p4<" w/b.svg && grep -q -- ">- - greedy -*[0-9]*[.][0-9]\{3\}, -*[0-9]*[.][0-9]\{3\}<" w/b.svg'
+check "the plot: two panels, a band and a median each method, three baselines" '[ -s w/b.svg ] && head -n 1 w/b.svg | grep -q "^<?xml " &&
+	[ "$(tail -n 1 w/b.svg)" = "</svg>" ] && [ $(grep -c "class=\"plot-area\"" w/b.svg) -eq 2 ] && [ $(grep -c "<polygon class=\"band\"" w/b.svg) -eq 6 ] &&
+	[ $(grep -c "class=\"hline\"" w/b.svg) -eq 6 ] && grep -q "<text class=\"legend\"[^>]*>p4</text>" w/b.svg &&
+	grep -q -- "<text class=\"legend\"[^>]*>greedy -*[0-9]*[.][0-9]\{3\}, -*[0-9]*[.][0-9]\{3\}</text>" w/b.svg'
 check "table.md is the table printed" '[ "$(cat w/table.md)" = "$(grep "^|" table1)" ]'
 
 # Again: nothing to run, the same table.
