@@ -139,10 +139,13 @@ cp out g.svg
 pts() { grep "<polyline class=\"line\"" g.svg | sed -n "$1p" | sed 's/.*points="\([^"]*\)".*/\1/'; }
 check "a gap splits the line: one polyline of 2 points, the lone points as dots" \
 	'[ $(count g.svg "<polyline class=\"line\"") -eq 2 ] && [ $(pts 1 | wc -w) -eq 2 ] && [ $(count g.svg "<circle[^>]*r=\"2.50\"") -eq 2 ]'
-check "a step: level to the next x, then up" 'set -- $(pts 2 | tr "," " "); [ $# -eq 6 ] && [ "$2" = "$4" ] && [ "$3" = "$5" ] && [ "$6" != "$4" ]'
+pts 2 | tr ' ' '\n' > step   # one "x,y" a corner
+check "a step: level to the next x, then up" '[ $(wc -l < step) -eq 3 ] && awk -F, "{ x[NR] = \$1; y[NR] = \$2 }
+	END { exit !(y[1] == y[2] && x[2] == x[3] && y[3] != y[2] && x[2] > x[1]) }" step'
+
 hy=$(sed -n 's/.*class="hline" d="M[0-9.]* \([0-9.]*\)H.*/\1/p' g.svg)
 check "the reference line at 0.5 lies halfway between the step's 0 and 1 (pixel $hy)" \
-	'set -- $(pts 2 | tr "," " "); awk -v a="$2" -v b="$6" -v h="$hy" "BEGIN { exit !(h - (a + b) / 2 < 0.02 && (a + b) / 2 - h < 0.02) }"'
+	'awk -F, -v h="$hy" "NR == 1 { a = \$2 } NR == 3 { b = \$2 } END { exit !(h - (a + b) / 2 < 0.02 && (a + b) / 2 - h < 0.02) }" step'
 check "no panel title, no axis titles, whole-number x ticks" '! grep -q "font-size=\"13\"" g.svg && ! grep -q "font-size=\"14\"" g.svg &&
 	! grep -q "text-anchor=\"middle\">[0-9]*[.][0-9]*</text>" g.svg'
 echo '{"name":"a","y":[3,1,2]}' > nox.ndjson
