@@ -4,7 +4,7 @@
 #
 #   make -f pipelines/optimize.mk -j 8 WORK=work DEV='t/add.dev.jsonl t/rev.dev.jsonl' \
 #        TEST='t/add.test.jsonl t/rev.test.jsonl' CKPTS='ckpts/a ckpts/b ckpts/c' [BUDGET=100]
-#        [X0=uniform|best|greedy] [OPTIMIZE_OPTS='--sigma 0.2 --seed 3 --harness ...']
+#        [X0=greedy|best|uniform] [OPTIMIZE_OPTS='--sigma 0.05 --seed 3 --harness ...']
 #
 # The report is remade when a checkpoint or a task file is newer than it. Include this file from
 # your own make file, before or after setting WORK, DEV and CKPTS, to make a merged model a
@@ -12,7 +12,7 @@
 
 RECYCLE_P := $(dir $(lastword $(MAKEFILE_LIST)))
 BUDGET  ?= 100
-X0      ?= uniform
+X0      ?=
 OPTIMIZE_OPTS ?=
 # The -j of this make, for optimize's own -j.
 RECYCLE_J := $(or $(patsubst -j%,%,$(filter -j%,$(MAKEFLAGS))),1)
@@ -37,7 +37,7 @@ recycle-optimize: $$(WORK)/report.md
 %/report.md: $$(CKPTS) $$(DEV) $$(TEST)
 	@test -n '$(CKPTS)' || { echo "optimize.mk: CKPTS='CHECKPOINTS' is required" >&2; exit 2; }
 	+@RUNNER=make MAKE='$(MAKE)' $(RECYCLE_P)optimize -d $* $(if $(DEV),-t '$(DEV)') $(if $(TEST),--test '$(TEST)') \
-		--budget $(BUDGET) --x0 $(X0) -j $(RECYCLE_J) --runner make $(OPTIMIZE_OPTS) $(CKPTS)
+		--budget $(BUDGET) $(if $(X0),--x0 $(X0)) -j $(RECYCLE_J) --runner make $(OPTIMIZE_OPTS) $(CKPTS)
 
 .PHONY: recycle-optimize
 endif
