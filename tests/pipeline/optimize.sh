@@ -103,6 +103,18 @@ check "the report's answer row carries those numbers" \
 	'grep -q "^| \*\*answer\*\*: $(jq -r .label w1/answer.json) | $(mean w1/answer.json | jq "(. * 10000 | round) / 10000") ± " w1/report.md'
 ok_run "a finished run started again does nothing new" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 check "...and leaves the same answer" '[ "$(jq -c .weights w1/answer.json)" = "$(jq -c .weights w1/answer.json)" ] && [ "$(wc -l < w1/scores.ndjson)" = 24 ]'
+check "the default search: CMA-ES from the greedy soup's weights with a step of 0.02" \
+	'[ "$(jq -r ".x0, (.cmaes_opts | index(\"--sigma\") as \$i | .[\$i + 1])" w1/run.json | tr "\n" " ")" = "greedy 0.02 " ] &&
+	 [ "$(jq -c "[.weights[]]" w1/baselines/greedy.json)" = "$(jq -c .x0 w1/cmaes/state.json)" ] && [ "$(jq .sigma0 w1/cmaes/state.json)" = 0.02 ]'
+# The test score of each search's running best, for trace.svg.
+check "trace: every candidate that became CMA-ES's best so far, in order, each scored on test" \
+	'cat w1/cmaes/g*/told.ndjson | jq -s -c "[foreach .[] as \$r ({b: null, i: 0}; (\$r | [.scores[]] | add / length) as \$m
+		| .i += 1 | .isnew = (.b == null or \$m > .b) | if .isnew then .b = \$m else . end; select(.isnew) | {evals: .i, weights: \$r.weights})]" > cm.json &&
+	 [ "$(jq -s -c "map({evals, weights})" w1/cmaes/best-test.ndjson)" = "$(cat cm.json)" ] &&
+	 [ "$(jq -s "map(select(.scores | length == 2)) | length" w1/cmaes/best-test.ndjson)" = "$(jq length cm.json)" ]'
+check "...the last of them is CMA-ES's best, with its finalist's test scores" \
+	'[ "$(tail -n 1 w1/cmaes/best-test.ndjson | jq -c "[.weights, .scores]")" = "$(jq -c "[.weights, .test_scores]" w1/final/cmaes-1.final)" ]'
+check "...and random search's too" '[ "$(tail -n 1 w1/random/best-test.ndjson | jq -c .weights)" = "$(jq -c .weights w1/final/random.final)" ]'
 ok_run "--version" sh "$OPT" --version
 check "...prints the version" 'grep -q "^optimize (recycle) [0-9]" out'
 
@@ -118,6 +130,12 @@ fail_run 1 "budget 8 is less than the run's 20" "a smaller budget is refused" \
 	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
 fail_run 1 "other settings \(cmaes_opts: was .*--seed.*\"5\".*now .*\"6\"" "another setting is refused, and named" \
 	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 6 ck/m1 ck/m2 ck/m3 ck/m4
+fail_run 1 "other settings \(cmaes_opts: was .*0.02.*; x0: was \"greedy\", now \"uniform\"" "...the start too (a run of the old default)" \
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 --x0 uniform ck/m1 ck/m2 ck/m3 ck/m4
+ok_run "--no-trace-test on the finished run (only the report step changes)" \
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 --no-trace-test -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+check "...no running best scored on test, nothing else scored again" \
+	'[ ! -e w1/cmaes/best-test.ndjson ] && [ ! -e w1/random/best-test.ndjson ] && [ "$(wc -l < w1/scores.ndjson)" = 40 ]'
 
 # The paired bootstrap of answer − best baseline on test, checked against the normal
 # approximation from the same per-example outcomes (a wrong pairing or indexing breaks it).
@@ -249,6 +267,7 @@ fail_run 2 "do not go together" "-t and --harness" sh "$OPT" -d x -t "$DEV" --ha
 fail_run 2 "--metric is for --harness" "--metric without --harness" sh "$OPT" -d x -t "$DEV" --metric acc ck/m1 ck/m2
 fail_run 2 "--name: given 1 times for 2 checkpoints" "--name for some checkpoints only" sh "$OPT" -d x -t "$DEV" --name a ck/m1 ck/m2
 fail_run 2 "--local-retry is for --runner slurm" "--local-retry without slurm" sh "$OPT" -d x -t "$DEV" --local-retry ck/m1 ck/m2
+fail_run 2 "softmax weights are never 0" "--x0 greedy with --map softmax" sh "$OPT" -d x -t "$DEV" --x0 greedy --map softmax ck/m1 ck/m2
 fail_run 2 "unknown option --frobnicate" "an unknown option" sh "$OPT" --frobnicate -d x -t "$DEV" ck/m1 ck/m2
 fail_run 2 "at least two checkpoints" "one checkpoint" sh "$OPT" -d x -t "$DEV" ck/m1
 fail_run 2 "budget" "a bad budget" sh "$OPT" -d x -t "$DEV" --budget ten ck/m1 ck/m2
