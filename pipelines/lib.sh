@@ -92,6 +92,8 @@ model_write() {
 # "failed": true and goes on: the search ranks it worst).
 run_jobs() {
 	[ -s "$2" ] || return 0
+	# The jobs run in WORK (and on other hosts under Slurm): its absolute path, whatever the caller's.
+	set -- "$(cd "$1" && pwd)" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 	case ${RUNNER:-local} in
 	local) run_local "$1" "$2" ;;
 	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
