@@ -194,6 +194,8 @@ struct merger {
 	uint64_t numel;
 	double *coef;           /* the factor of input i's elements (SLERP: per tensor) */
 	unsigned char *active;  /* coef[i] != 0: input i is read */
+	size_t *act, nact;      /* the active inputs, in argument order */
+	int act_dt;             /* their dtype when they all have the same, else -1 */
 	uint64_t *dare_key;     /* DARE: per input */
 	uint64_t dare_thr;      /* keep when hash >> 11 < dare_thr */
 	uint64_t *thr, *last;   /* TIES: keep |δ| key > thr, or == thr at index ≤ last */
@@ -274,6 +276,7 @@ merger *merge_new(const struct merge_params *p)
 	m->eff = malloc(n * sizeof *m->eff);
 	m->coef = malloc(n * sizeof *m->coef);
 	m->active = calloc(n, 1);
+	m->act = calloc(n, sizeof *m->act);
 	m->dare_key = calloc(n, sizeof *m->dare_key);
 	m->thr = calloc(n, sizeof *m->thr);
 	m->last = calloc(n, sizeof *m->last);
@@ -282,7 +285,7 @@ merger *merge_new(const struct merge_params *p)
 	m->nt = p->threads;
 	m->scratch = calloc(p->threads, sizeof *m->scratch);
 	m->hist = calloc(p->threads, sizeof *m->hist);
-	if (!m->given || !m->eff || !m->coef || !m->active || !m->dare_key || !m->thr || !m->last ||
+	if (!m->given || !m->eff || !m->coef || !m->active || !m->act || !m->dare_key || !m->thr || !m->last ||
 	    !m->trim || !m->dt || !m->scratch || !m->hist) {
 		err_oom();
 		goto fail;
@@ -328,6 +331,7 @@ void merge_free(merger *m)
 	free(m->eff);
 	free(m->coef);
 	free(m->active);
+	free(m->act);
 	free(m->dt);
 	free(m->dare_key);
 	free(m->thr);
@@ -586,6 +590,13 @@ int merge_begin_tensor(merger *m, const char *name, const int *dt, uint64_t n, c
 		struct prep pp = { m, src, base, NULL, 0 };
 		pool_run(m->pool, ties_worker, &pp);
 	}
+	m->nact = 0;
+	m->act_dt = -1;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->active[i]) {
+			m->act_dt = m->nact == 0 || m->act_dt == m->dt[i] ? m->dt[i] : -1;
+			m->act[m->nact++] = i;
+		}
 	return 0;
 }
 

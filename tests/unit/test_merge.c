@@ -14,7 +14,7 @@
 #include "merge.h"
 #include "t.h"
 
-#define MAXN 8
+#define MAXN 12
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 
@@ -270,6 +270,69 @@ static void test_linear_general(void)
 }
 
 /* base + Σ wᵢ (θᵢ − base), with dyadic weights so every step is exact in f64. */
+/* The linear merge of N = 1..11 inputs of one dtype (BF16 or F32), some weighted 0, bit for bit
+ * against the arithmetic the manual states: each element times its (normalized) weight in f32,
+ * added in argument order starting from the first term, rounded once. Full blocks take the
+ * kernel's fused path (four inputs a pass), the tail of each piece the plain one. */
+static void test_linear_blocks(void)
+{
+	enum { N = 3 * 1024 + 77, K = 11 };
+	static unsigned char raw[K][N * 4];
+	static float xin[K][N], of[N];
+	static uint16_t ob[N];
+	const int dts[] = { DT_BF16, DT_F32 };
+	for (size_t d = 0; d < 2; d++) {
+		int dt = dts[d];
+		for (size_t i = 0; i < K; i++)
+			for (size_t j = 0; j < N; j++) {
+				uint16_t h = rand_bf16();
+				float v = (float)bf16_val(h);
+				if (dt == DT_F32) {   /* all 24 bits of the significand */
+					v *= 1 + (float)ldexp((double)(next() >> 41), -24);
+					memcpy(raw[i] + 4 * j, &v, 4);
+				} else {
+					memcpy(raw[i] + 2 * j, &h, 2);
+				}
+				xin[i][j] = v;
+			}
+		for (size_t n = 1; n <= K; n++) {
+			double w[K], sum = 0;
+			float wf[K];
+			const void *src[K];
+			for (size_t i = 0; i < n; i++) {
+				w[i] = i % 5 == 3 ? 0 : 0.05 + (double)(next() % 1000) / 1000;
+				src[i] = raw[i];
+				sum += w[i];
+			}
+			for (size_t i = 0; i < n; i++)
+				wf[i] = (float)(w[i] / sum);
+			for (int j1 = 0; j1 < 2; j1++) {
+				merger *m = mk(MERGE_LINEAR, n, w, n, DT_F32, j1 ? 3 : 1);
+				size_t piece = j1 ? 1500 : N;
+				CHECK(m && run(m, "x", dt, N, src, NULL, DT_F32, of, piece, n) == 0 &&
+				      run(m, "x", dt, N, src, NULL, DT_BF16, ob, piece, n) == 0, "%s", err_get());
+				int bad = 0;
+				for (size_t j = 0; j < N; j++) {
+					float acc = 0;
+					for (size_t i = 0, first = 1; i < n; i++) {
+						if (w[i] == 0)
+							continue;
+						float t = wf[i] * xin[i][j];
+						acc = first ? t : acc + t;
+						first = 0;
+					}
+					uint16_t want = bf16_round(acc);
+					if ((memcmp(&of[j], &acc, 4) != 0 || (ob[j] != want && !(acc == 0 && (ob[j] & 0x7fff) == 0))) &&
+					    bad++ < 3)
+						CHECK(0, "%s, %zu inputs, -j %d, element %zu: %.9g (bf16 %04x), want %.9g (%04x)",
+						      dtype_name(dt), n, j1 ? 3 : 1, j, of[j], ob[j], acc, want);
+				}
+				merge_free(m);
+			}
+		}
+	}
+}
+
 static void test_task_arithmetic(void)
 {
 	enum { N = 2500, K = 3 };
@@ -568,6 +631,7 @@ int main(void)
 	T_RUN(test_params);
 	T_RUN(test_linear_exact);
 	T_RUN(test_linear_general);
+	T_RUN(test_linear_blocks);
 	T_RUN(test_task_arithmetic);
 	T_RUN(test_ties);
 	T_RUN(test_dare);
