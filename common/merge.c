@@ -448,12 +448,18 @@ static inline float bf16_bits_f32(uint16_t h) { return cvt_f32_from_bits((uint32
 #undef SKEYT
 #undef ABSMASK
 
-static void apply_worker(void *ctx, int tid, int nt)
+/* Blocks are handed out GRAIN at a time to whichever thread is free, not split in equal shares:
+ * on a machine shared with other work a thread that is descheduled holds up only its current
+ * GRAIN blocks (64 KiB of each BF16 input), and the others take the rest. Each block is computed
+ * alone from the same inputs, so which thread computes it does not change a byte. */
+#define GRAIN 32
+
+static void apply_worker(void *ctx, size_t item, int tid)
 {
 	struct job *jb = ctx;
 	merger *m = jb->m;
 	size_t nb = (jb->cnt + BLK - 1) / BLK;
-	size_t b0 = nb * tid / nt, b1 = nb * (tid + 1) / nt;
+	size_t b0 = item * GRAIN, b1 = b0 + GRAIN < nb ? b0 + GRAIN : nb;
 	for (size_t b = b0; b < b1; b++) {
 		size_t s = b * BLK, len = jb->cnt - s < BLK ? jb->cnt - s : BLK;
 		if (m->acc == DT_F64)
@@ -474,7 +480,7 @@ int merge_apply(merger *m, uint64_t off, size_t cnt, const void *const *src, con
 		               (unsigned long long)m->numel);
 	struct job jb = { m, off, cnt, src, base, out_dt, out };
 	if (cnt)
-		pool_run(m->pool, apply_worker, &jb);
+		pool_for(m->pool, ((cnt + BLK - 1) / BLK + GRAIN - 1) / GRAIN, apply_worker, &jb);
 	return 0;
 }
 
