@@ -43,54 +43,58 @@ static INLINE T F(elt)(const unsigned char *p, size_t j, int dt)
 	return (T)f;
 }
 
-/* The linear sum over a full block of inputs that all have dtype dt (BF16 or F32), four inputs a
- * pass over acc: acc = (((acc + w0 x0) + w1 x1) + w2 x2) + w3 x3, the additions in the order of
- * the one-input-at-a-time loop (start: the first sum is w0 x0, not acc + w0 x0), so the bits are
- * the same. Merging is memory-bound: four input streams in flight per pass keep the loads busy
- * and acc goes through L1 a quarter as often. */
-static INLINE void F(sum4)(T *restrict acc, const unsigned char *restrict p0,
-                           const unsigned char *restrict p1, const unsigned char *restrict p2,
-                           const unsigned char *restrict p3, T w0, T w1, T w2, T w3, int dt,
-                           int start)
+/* The linear sum over a full block of inputs that all have dtype dt (BF16 or F32), up to four
+ * inputs (nk) a pass over acc: acc = (((acc + w0 x0) + w1 x1) + w2 x2) + w3 x3, the additions in
+ * the order of the one-input-at-a-time loop (start: the first sum is w0 x0, not acc + w0 x0), so
+ * the values are the same. Merging is memory-bound: several input streams in flight per pass keep
+ * the loads busy, and acc goes through L1 once a pass. dt, nk and start are constants where this
+ * is inlined, so each case is a loop of its own. */
+static INLINE void F(sum)(T *restrict acc, const unsigned char *restrict p0,
+                          const unsigned char *restrict p1, const unsigned char *restrict p2,
+                          const unsigned char *restrict p3, const T *w, int dt, int nk, int start)
 {
-	if (start)
-		for (size_t j = 0; j < BLK; j++)
-			acc[j] = w3 * F(elt)(p3, j, dt) + (w2 * F(elt)(p2, j, dt) +
-			         (w1 * F(elt)(p1, j, dt) + w0 * F(elt)(p0, j, dt)));
-	else
-		for (size_t j = 0; j < BLK; j++)
-			acc[j] = w3 * F(elt)(p3, j, dt) + (w2 * F(elt)(p2, j, dt) +
-			         (w1 * F(elt)(p1, j, dt) + (w0 * F(elt)(p0, j, dt) + acc[j])));
+	T w0 = w[0], w1 = nk > 1 ? w[1] : 0, w2 = nk > 2 ? w[2] : 0, w3 = nk > 3 ? w[3] : 0;
+	for (size_t j = 0; j < BLK; j++) {
+		T v = start ? w0 * F(elt)(p0, j, dt) : w0 * F(elt)(p0, j, dt) + acc[j];
+		if (nk > 1)
+			v = w1 * F(elt)(p1, j, dt) + v;
+		if (nk > 2)
+			v = w2 * F(elt)(p2, j, dt) + v;
+		if (nk > 3)
+			v = w3 * F(elt)(p3, j, dt) + v;
+		acc[j] = v;
+	}
 }
 
-static INLINE void F(sum1)(T *restrict acc, const unsigned char *restrict p, T w, int dt,
-                           int start)
+/* One pass over acc with active inputs k .. k + nk - 1 (nk ≤ 4); start: the first pass. */
+static INLINE void F(pass)(const merger *m, const struct job *jb, size_t s, T *restrict acc,
+                           int dt, size_t k, size_t nk, int start)
 {
-	if (start)
-		for (size_t j = 0; j < BLK; j++)
-			acc[j] = w * F(elt)(p, j, dt);
-	else
-		for (size_t j = 0; j < BLK; j++)
-			acc[j] = w * F(elt)(p, j, dt) + acc[j];
+	const size_t *a = m->act + k, isz = dt == DT_BF16 ? 2 : 4;
+	const unsigned char *p[4];
+	T w[4];
+	for (size_t i = 0; i < 4; i++) {
+		size_t ii = i < nk ? i : 0;
+		p[i] = (const unsigned char *)jb->src[a[ii]] + s * isz;
+		w[i] = (T)m->coef[a[ii]];
+	}
+	switch (nk) {
+	case 1: F(sum)(acc, p[0], p[1], p[2], p[3], w, dt, 1, start); break;
+	case 2: F(sum)(acc, p[0], p[1], p[2], p[3], w, dt, 2, start); break;
+	case 3: F(sum)(acc, p[0], p[1], p[2], p[3], w, dt, 3, start); break;
+	default: F(sum)(acc, p[0], p[1], p[2], p[3], w, dt, 4, start); break;
+	}
 }
 
-/* The linear merge of a full block whose active inputs all have dtype dt: sum4 over groups of
- * four, sum1 over the rest, in argument order. */
+/* The linear merge of a full block whose active inputs all have dtype dt: passes of four inputs
+ * (the last of one to four), in argument order. */
 static INLINE void F(linear_blk)(const merger *m, const struct job *jb, size_t s, T *restrict acc,
                                  int dt)
 {
-	const size_t *a = m->act, na = m->nact, isz = dt == DT_BF16 ? 2 : 4;
-	const void *const *src = jb->src;
-	size_t k = 0;
-#define P(k) ((const unsigned char *)src[a[k]] + s * isz)
-#define W(k) ((T)m->coef[a[k]])
-	for (; k + 4 <= na; k += 4)
-		F(sum4)(acc, P(k), P(k + 1), P(k + 2), P(k + 3), W(k), W(k + 1), W(k + 2), W(k + 3), dt,
-		        k == 0);
-	for (; k < na; k++)
-		F(sum1)(acc, P(k), W(k), dt, k == 0);
-#undef P
-#undef W
+	size_t na = m->nact, k = na < 4 ? na : 4;
+	F(pass)(m, jb, s, acc, dt, 0, k, 1);
+	for (; k < na; k += 4)
+		F(pass)(m, jb, s, acc, dt, k, na - k < 4 ? na - k : 4, 0);
 }
 
 /* len elements of dtype dt at src into x (BF16, the common case, inline). */
