@@ -9,7 +9,7 @@
  * steps: level until the next x, then up or down), "points" (true: a marker at each point), and
  * "dash" (true: a dashed line). A null y is a gap in the line. Or a horizontal reference line:
  * {"name": s, "hline": number} with an optional "panel", drawn dashed across the panel, its value
- * in the legend. Other fields are passed over. Series of one name share a color and one legend
+ * in the legend (3 decimals; 4 significant digits below 0.01 or from 10^6). Other fields are passed over. Series of one name share a color and one legend
  * entry whatever their panel; a reference line of one name in several panels gets one legend
  * entry with its value in each panel, in panel order. */
 #ifndef RECYCLE_LINES_H

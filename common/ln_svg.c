@@ -11,8 +11,8 @@
 #include "svg.h"
 
 #define PH 340.0      /* a panel's height */
-#define L 84.0        /* left of the first panel: tick labels and the y title */
-#define GAP 76.0      /* between panels: the next panel's tick labels */
+#define L 84.0        /* left of the first panel at least: tick labels and the y title */
+#define GAP 76.0      /* between panels at least: the next panel's tick labels */
 
 static double panel_width(int np)
 {
@@ -173,6 +173,8 @@ static int keys_make(const struct ln_chart *c, const int *col, struct svg_key *k
 					fputs(p ? ", " : "", m);
 					if (isnan(v))
 						fputs("\xe2\x80\x93", m);
+					else if (v != 0 && (fabs(v) < 0.01 || fabs(v) >= 1e6))   /* 0.000 would hide it */
+						fprintf(m, "%.4g", v);
 					else
 						fprintf(m, "%.3f", v);
 				}
@@ -211,7 +213,8 @@ static int draw(FILE *f, const void *ctx)
 	struct svg_key *keys = calloc(c->ns, sizeof *keys);
 	char **texts = calloc(c->ns, sizeof *texts);
 	struct svg_axis *ay = calloc(np, sizeof *ay), ax;
-	if (!col || !keys || !texts || !ay) {
+	double *x0 = calloc(np, sizeof *x0);   /* each panel's left edge */
+	if (!col || !keys || !texts || !ay || !x0) {
 		err_oom();
 		goto out;
 	}
@@ -255,19 +258,24 @@ static int draw(FILE *f, const void *ctx)
 
 	/* the page: title, panel names, panels, then the legend in a column right of them */
 	double T = (o->title ? 48 : 20) + (named ? 22 : 0), B = o->xlabel ? 60 : 36;
-	double lx = L + np * PW + (np - 1) * GAP + 28, W = lx + svg_legend_width(keys, nk) + 12;
+	for (int p = 0; p < np; p++)
+		x0[p] = p == 0 ? fmax(L, svg_yaxis_room(&ay[0], o->ylabel != NULL))
+		               : x0[p - 1] + PW + fmax(GAP, svg_yaxis_room(&ay[p], 0) + 14);
+	double lx = x0[np - 1] + PW + 28, W = lx + svg_legend_width(keys, nk) + 12;
+	if (o->title)   /* bold: a tenth wider than the estimate */
+		W = fmax(W, x0[0] + 1.1 * svg_text_width(o->title, 16) + 12);
 	double H = fmax(T + PH + B, T + 12 + nk * SVG_KEY_ROW + 10);
 	svg_begin(f, W, H);
 	if (o->title)
-		svg_title(f, L, 28, o->title);
+		svg_title(f, x0[0], 28, o->title);
 	for (int p = 0; p < np; p++) {
-		ax.p0 = L + p * (PW + GAP);
+		ax.p0 = x0[p];
 		ax.p1 = ax.p0 + PW;
 		ay[p].p0 = T + PH;
 		ay[p].p1 = T;
 		if (*c->panel[p])
 			svg_subtitle(f, ax.p0, T - 9, c->panel[p]);
-		svg_frame(f, &ax, &ay[p], o->xlabel, p == 0 ? o->ylabel : NULL, 62);
+		svg_frame(f, &ax, &ay[p], o->xlabel, p == 0 ? o->ylabel : NULL);
 		draw_panel(f, c, p, col, &ax, &ay[p]);
 	}
 	svg_legend_column(f, lx, T + 12, keys, nk);
@@ -279,6 +287,7 @@ out:
 	free(keys);
 	free(col);
 	free(ay);
+	free(x0);
 	return rc;
 }
 

@@ -240,7 +240,7 @@ static struct svg_key *keys_make(const struct pf_set *s, const struct lab *lab, 
 
 static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const char *title)
 {
-	const double PW = 620, PH = 426, L = 84, T = 48, B = 70, GAP = 28;
+	const double PW = 620, PH = 426, T = 48, B = 70, GAP = 28;
 	struct svg_axis ax, ay;
 	double lo, hi;
 	size_t nfront = 0, nl = 0;
@@ -252,6 +252,7 @@ static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const
 	svg_axis_fit_x(&ax, lo, hi, 0.05, 7, PW, 12);
 	range_of(s, 1, &lo, &hi);
 	svg_axis_fit(&ay, lo, hi, 0.05, 6);
+	double L = fmax(84, svg_yaxis_room(&ay, 1));
 	ax.p0 = L;
 	ax.p1 = L + PW;
 	ay.p0 = T + PH;
@@ -267,6 +268,8 @@ static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const
 		goto out;
 	/* the legend is a column right of the plot area, never over it */
 	double lx = L + PW + GAP, W = lx + svg_legend_width(keys, nk) + 12;
+	if (title)   /* bold: a tenth wider than the estimate */
+		W = fmax(W, L + 1.1 * svg_text_width(title, 16) + 12);
 	double H = fmax(T + PH + B, T + 12 + nk * SVG_KEY_ROW + 12);
 
 	svg_begin(f, W, H);
@@ -276,7 +279,7 @@ static int plot2(FILE *f, const struct pf_set *s, const unsigned char *nd, const
 		snprintf(buf, sizeof buf, "Pareto front: %zu of %zu points non-dominated", nfront, s->n);
 		svg_title(f, L, 28, buf);
 	}
-	svg_frame(f, &ax, &ay, xt, yt, 62);
+	svg_frame(f, &ax, &ay, xt, yt);
 	svg_legend_column(f, lx, T + 12, keys, nk);
 
 	/* points: dominated, the step line, non-dominated, then labeled ones on top in input order */
@@ -329,6 +332,8 @@ static int plot_matrix(FILE *f, const struct pf_set *s, const unsigned char *nd,
 	double top = svg_legend_rows(NULL, 0, 0, grid, keys, 2), T = 40 + top + 8;
 	double legend_w = nlab ? svg_legend_width(keys + 2, nk - 2) + 30 : 0;
 	double W = L + grid + 20 + legend_w, H = fmax(T + grid + B, T + 10 + (nk - 2) * SVG_KEY_ROW + 10);
+	if (title)
+		W = fmax(W, L + 1.1 * svg_text_width(title, 16) + 12);
 	for (int j = 0; j < m; j++) {
 		double lo, hi;
 		range_of(s, j, &lo, &hi);

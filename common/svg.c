@@ -88,6 +88,24 @@ void svg_tick_text(char *buf, size_t n, const struct svg_axis *a, long k)
 		snprintf(buf, n, "%.*f", d > 0 ? d : 0, k == 0 ? 0.0 : v);
 }
 
+double svg_tick_width(const struct svg_axis *a, double px)
+{
+	char buf[64];
+	double w = 0;
+	for (long k = a->k0; k <= a->k1; k++) {
+		svg_tick_text(buf, sizeof buf, a, k);
+		w = fmax(w, svg_text_width(buf, px));
+	}
+	return w;
+}
+
+/* Tick labels end 8 pixels left of the frame; the y title's baseline is 8 pixels left of them,
+ * its glyphs rising 11 pixels further left (size 14, rotated). */
+double svg_yaxis_room(const struct svg_axis *ay, int titled)
+{
+	return 8 + svg_tick_width(ay, 12) + (titled ? 8 + 11 : 0) + 6;
+}
+
 void svg_axis_fit_x(struct svg_axis *a, double lo, double hi, double pad, int want, double len, double px)
 {
 	char buf[64];
@@ -134,7 +152,7 @@ void svg_subtitle(FILE *f, double x, double y, const char *text)
 }
 
 void svg_frame(FILE *f, const struct svg_axis *ax, const struct svg_axis *ay, const char *xtitle,
-               const char *ytitle, double ylab_x)
+               const char *ytitle)
 {
 	char buf[64];
 	fputs("<g stroke=\"" C_GRID "\" stroke-width=\"1\">\n", f);
@@ -170,7 +188,7 @@ void svg_frame(FILE *f, const struct svg_axis *ax, const struct svg_axis *ay, co
 	}
 	if (ytitle) {
 		fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" font-size=\"14\" text-anchor=\"middle\" "
-		        "fill=\"#222\">", ax->p0 - ylab_x, (ay->p0 + ay->p1) / 2);
+		        "fill=\"#222\">", ax->p0 - 8 - svg_tick_width(ay, 12) - 8, (ay->p0 + ay->p1) / 2);
 		svg_esc(f, ytitle);
 		fputs("</text>\n", f);
 	}

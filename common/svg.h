@@ -39,6 +39,11 @@ void svg_axis_whole(struct svg_axis *a);
 double svg_axis_px(const struct svg_axis *a, double v);
 /* The label of tick k, with as many decimals as the step needs. */
 void svg_tick_text(char *buf, size_t n, const struct svg_axis *a, long k);
+/* The width of the widest tick label at font size px. */
+double svg_tick_width(const struct svg_axis *a, double px);
+/* How far left of a panel its y axis reaches: the tick labels of ay, and the y title when there
+ * is one. The room a page leaves left of the panel (svg_frame draws into it). */
+double svg_yaxis_room(const struct svg_axis *ay, int titled);
 
 /* The document: <?xml?>, <svg> of W × H pixels on white. svg_end closes it and flushes: 0, or -1
  * (err_set) on a write error. */
@@ -49,9 +54,9 @@ void svg_title(FILE *f, double x, double y, const char *text);
 void svg_subtitle(FILE *f, double x, double y, const char *text);
 /* A panel from ax->p0..p1 across and ay->p0..p1 up (p0 below p1 on the page): grid lines at the
  * ticks, the frame (class "plot-area"), tick marks and tick labels (size 12), and the axis titles
- * (NULL: none) centred under it and rotated left of it, ylab_x pixels left of the frame. */
+ * (NULL: none) centred under it and rotated left of its tick labels. */
 void svg_frame(FILE *f, const struct svg_axis *ax, const struct svg_axis *ay, const char *xtitle,
-               const char *ytitle, double ylab_x);
+               const char *ytitle);
 
 enum svg_mark { SVG_NONE, SVG_CIRCLE, SVG_DOT, SVG_DIAMOND, SVG_SQUARE, SVG_TRIANGLE, SVG_RING };
 /* A marker centred at (x, y) of radius r: filled shapes with a thin dark edge (a circle with a

@@ -155,6 +155,10 @@ check "x defaults to 1, 2, 3" 'cmp -s nox.svg withx.svg'
 printf '{"name":"<&\\"x\\">","y":[1,2]}\n{"name":"b","hline":1.5}\n' > esc.ndjson
 ok_run "names are escaped" pareto --lines --svg esc.svg esc.ndjson
 check "the escaped name" 'grep -q ">&lt;&amp;&quot;x&quot;&gt;</text>" esc.svg && grep -q ">b 1.500</text>" esc.svg'
+printf '{"name":"a","y":[1]}\n{"name":"tiny","hline":0.000123}\n{"name":"zero","hline":0}\n{"name":"big","hline":12345678}\n' > values.ndjson
+ok_run "reference lines of all sizes" pareto --lines --svg values.svg values.ndjson
+check "their values: 3 decimals, 4 digits where 3 decimals would hide them" \
+	'grep -q ">tiny 0.000123</text>" values.svg && grep -q ">zero 0.000</text>" values.svg && grep -q ">big 1.235e+07</text>" values.svg'
 ok_run "from standard input, over several files" sh -c 'cat g.ndjson | pareto --lines --svg two.svg - esc.ndjson'
 check "the series of both" '[ $(count two.svg "<text class=\"legend\"") -eq 5 ]'
 
