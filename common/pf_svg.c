@@ -362,15 +362,20 @@ static int plot_matrix(FILE *f, const struct pf_set *s, const unsigned char *nd,
 				for (long k = b.k0; k <= b.k1; k++) {
 					svg_tick_text(buf, sizeof buf, &b, k);
 					fprintf(f, "<path d=\"M%.2f %.2fh-4\" stroke=\"#333333\"/>"
-					        "<text x=\"%.2f\" y=\"%.2f\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\">%s</text>\n",
+					        "<text class=\"tick\" x=\"%.2f\" y=\"%.2f\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\">%s</text>\n",
 					        x0, svg_axis_px(&b, k * b.step), x0 - 6, svg_axis_px(&b, k * b.step) + 3.5, buf);
 				}
 			if (r == m - 1)
 				for (long k = a.k0; k <= a.k1; k++) {
+					double x = svg_axis_px(&a, k * a.step), hw;
 					svg_tick_text(buf, sizeof buf, &a, k);
-					fprintf(f, "<path d=\"M%.2f %.2fv4\" stroke=\"#333333\"/>"
-					        "<text x=\"%.2f\" y=\"%.2f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n",
-					        svg_axis_px(&a, k * a.step), y0 + cell, svg_axis_px(&a, k * a.step), y0 + cell + 15, buf);
+					fprintf(f, "<path d=\"M%.2f %.2fv4\" stroke=\"#333333\"/>\n", x, y0 + cell);
+					/* a label reaching into the next cell's half of the gap would touch its label */
+					hw = svg_text_width(buf, 10) / 2;
+					if ((c > 0 && x - hw < x0 - gap / 2 + 1) || (c < m - 1 && x + hw > x0 + cell + gap / 2 - 1))
+						continue;
+					fprintf(f, "<text class=\"tick\" x=\"%.2f\" y=\"%.2f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#333\">%s</text>\n",
+					        x, y0 + cell + 15, buf);
 				}
 			if (r == c) {
 				fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\" "

@@ -171,12 +171,12 @@ void svg_frame(FILE *f, const struct svg_axis *ax, const struct svg_axis *ay, co
 	fputs("</g>\n<g font-size=\"12\" fill=\"#333\">\n", f);
 	for (long k = ax->k0; k <= ax->k1; k++) {
 		svg_tick_text(buf, sizeof buf, ax, k);
-		fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+		fprintf(f, "<text class=\"tick\" font-size=\"12\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
 		        svg_axis_px(ax, k * ax->step), ay->p0 + 19, buf);
 	}
 	for (long k = ay->k0; k <= ay->k1; k++) {
 		svg_tick_text(buf, sizeof buf, ay, k);
-		fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+		fprintf(f, "<text class=\"tick\" font-size=\"12\" x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
 		        ax->p0 - 8, svg_axis_px(ay, k * ay->step) + 4, buf);
 	}
 	fputs("</g>\n", f);

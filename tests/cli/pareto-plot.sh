@@ -7,14 +7,15 @@
 # message; the usage errors.
 . "${RECYCLE_TOP:-$(dirname "$0")/../..}/tests/lib.sh"
 
-# layout SVG: one line a problem: two texts of class "legend" or "label" whose boxes overlap, or a
-# legend entry (sample and text) over a panel (class "plot-area"). A text's box: from its baseline
-# 10 pixels up and 3 down (font size 12), its width estimated as svg_text_width does (DejaVu Sans
-# advance widths by character class); a legend entry's sample is the 30 pixels left of its text.
+# layout SVG: one line a problem: two texts of class "legend", "label" or "tick" whose boxes
+# overlap, or a legend entry (sample and text) over a panel (class "plot-area"). A text's box: from
+# its baseline 0.83 of its font size up and 0.25 down, its width estimated as svg_text_width does
+# (DejaVu Sans advance widths by character class); a legend entry's sample is the 30 pixels left
+# of its text.
 layout() {
 	LC_ALL=C awk '
 	BEGIN { for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i }
-	function width(s,   i, c, o, w) {
+	function width(s, px,   i, c, o, w) {
 		gsub(/&lt;|&gt;|&amp;|&quot;/, "x", s)
 		w = 0
 		for (i = 1; i <= length(s); i++) {
@@ -26,7 +27,7 @@ layout() {
 			else if (c ~ /[A-Z]/) w += 0.78
 			else if (o >= 32) w += 0.66
 		}
-		return w * 12
+		return w * px
 	}
 	function attr(s, a,   r) {
 		if (!match(s, " " a "=\"[^\"]*\"")) return ""
@@ -34,12 +35,13 @@ layout() {
 	}
 	/<rect class="plot-area"/ { na++; ax0[na] = attr($0, "x") + 0; ay0[na] = attr($0, "y") + 0
 		ax1[na] = ax0[na] + attr($0, "width"); ay1[na] = ay0[na] + attr($0, "height") }
-	/<text class="(legend|label)"/ {
+	/<text class="(legend|label|tick)"/ {
 		n++; cls[n] = attr($0, "class"); x = attr($0, "x") + 0; y = attr($0, "y") + 0
+		px = attr($0, "font-size"); if (px == "") px = 12
 		t = $0; sub(/^.*<text[^>]*>/, "", t); sub(/<\/text>.*$/, "", t); txt[n] = t
-		w = width(t); an = attr($0, "text-anchor")
+		w = width(t, px); an = attr($0, "text-anchor")
 		x0 = an == "end" ? x - w : an == "middle" ? x - w / 2 : x
-		bx0[n] = cls[n] == "legend" ? x0 - 30 : x0; bx1[n] = x0 + w; by0[n] = y - 10; by1[n] = y + 3 }
+		bx0[n] = cls[n] == "legend" ? x0 - 30 : x0; bx1[n] = x0 + w; by0[n] = y - 0.83 * px; by1[n] = y + 0.25 * px }
 	END {
 		for (i = 1; i <= n; i++) {
 			for (j = i + 1; j <= n; j++)
@@ -86,6 +88,11 @@ check "... and the answer's entry in the legend is a ring" 'grep -B1 ">answer (c
 if command -v rsvg-convert > /dev/null; then
 	ok_run "rsvg-convert renders it" rsvg-convert -o front.png front.svg
 fi
+# tick labels: a matrix where every objective is constant but one (ticks at the cells' edges)
+printf '{"scores":{"a":0,"b":0,"c":%s}}\n' 1 2 3 > flat.ndjson
+ok_run "a matrix of constant objectives" pareto --svg flat.svg flat.ndjson
+layout flat.svg > lay
+check "no tick label over another" '[ ! -s lay ] && [ $(count flat.svg "<text class=\"tick\"") -ge 12 ]' || cat lay
 # the same labels in a scatter-plot matrix
 jq -c '.scores.mul = (.scores.add * .scores.rev)' front.ndjson > three.ndjson
 ok_run "a matrix of 3 objectives with the labels" pareto --svg three.svg three.ndjson
