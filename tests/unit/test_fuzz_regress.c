@@ -15,6 +15,7 @@
 #include "../fuzz/task.c"
 #include "../fuzz/config.c"
 #include "../fuzz/tok.c"
+#include "../fuzz/lines.c"
 
 #include <dirent.h>
 #include <sys/resource.h>
@@ -132,6 +133,7 @@ REPLAY(cma_state)
 REPLAY(task)
 REPLAY(config)
 REPLAY(tok)
+REPLAY(lines)
 
 int main(int argc, char **argv)
 {
@@ -150,5 +152,6 @@ int main(int argc, char **argv)
 	T_RUN(replay_task);
 	T_RUN(replay_config);
 	T_RUN(replay_tok);
+	T_RUN(replay_lines);
 	return t_done();
 }
