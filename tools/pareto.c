@@ -98,6 +98,14 @@ static void parse_ref(const char *text, const struct pf_set *s, double *ref)
 	}
 }
 
+/* A plot that could not be written. On standard output, the check at exit (err.h) says it once. */
+static _Noreturn void svg_failed(const char *svg)
+{
+	if (strcmp(svg, "-") == 0 && ferror(stdout))
+		exit(EXIT_BAD);
+	die_err();
+}
+
 /* --lines: the series of the files drawn to svg. */
 static int lines(const char *svg, char **files, int nfiles, const struct ln_opts *o)
 {
@@ -109,7 +117,7 @@ static int lines(const char *svg, char **files, int nfiles, const struct ln_opts
 	if (c.ns == 0)
 		die("no series in the input");
 	if (ln_svg_save(svg, &c, o) < 0)
-		die_err();
+		svg_failed(svg);
 	ln_free(&c);
 	return 0;
 }
@@ -224,9 +232,8 @@ int main(int argc, char **argv)
 	}
 
 	if (svg) {
-		int rc = strcmp(svg, "-") == 0 ? pf_svg_write(stdout, &s, nd, title) : pf_svg_save(svg, &s, nd, title);
-		if (rc < 0)
-			die_err();
+		if (pf_svg_save(svg, &s, nd, title) < 0)
+			svg_failed(svg);
 		if (mode == M_FILTER && !crowding)
 			goto done;
 	}

@@ -200,6 +200,12 @@ fail_run 1 '^pareto: bad.ndjson:2: ' "a line that is not JSON" pareto --lines --
 fail_run 1 '^pareto: no series in the input$' "no series" sh -c ': | pareto --lines --svg e.svg'
 fail_run 1 '^pareto: nodir/l.svg' "--svg into a missing directory" pareto --lines --svg nodir/l.svg s.ndjson
 fail_run 1 '^pareto: missing.ndjson' "a missing file" pareto --lines --svg m.svg missing.ndjson
+if [ -w /dev/full ]; then
+	fail_run 1 '^pareto: standard output: write error' "--svg - on a full disk" sh -c 'pareto --lines --svg - s.ndjson > /dev/full'
+	check "said once" '[ $(wc -l < err) -eq 1 ]'
+	fail_run 1 '^pareto: standard output: write error' "a front on a full disk" sh -c 'pareto --svg - front.ndjson > /dev/full'
+	check "said once" '[ $(wc -l < err) -eq 1 ]'
+fi
 
 # ---- usage ----
 fail_run 2 '^pareto: --lines needs --svg FILE$' "--lines without --svg" pareto --lines s.ndjson
