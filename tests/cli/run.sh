@@ -32,6 +32,10 @@ ok_run "TEST_TIMEOUT=0: no limit" env TEST_TIMEOUT=0 BIN="$BIN" UNITDIR="$T_DIR/
 fail_run 2 "TEST_TIMEOUT '1m': want whole seconds" "a bad TEST_TIMEOUT" \
 	env TEST_TIMEOUT=1m BIN="$BIN" UNITDIR="$T_DIR/nounit" sh "$TOP/tests/run" "$T_DIR/s/a.sh"
 
+TEST_SKIP="$T_DIR/s/fail.sh $T_DIR/s/nosuch.sh" run "$T_DIR/s/fail.sh" "$T_DIR/s/a.sh" > out 2> err; rc=$?
+check "TEST_SKIP: the failing script left out, the run passes" '[ $rc -eq 0 ] && tail -n 1 out | grep -qx "1 passed, 0 failed"'
+check "... and says so" 'grep -qx "# $T_DIR/s/fail.sh: skipped (TEST_SKIP)" out && ! grep -q "two" out'
+
 run "$T_DIR/s/fail.sh" "$T_DIR/s/exit.sh" "$T_DIR/s/quiet.sh" > out 2> err; rc=$?
 check "failures: the run fails" '[ $rc -eq 1 ]'
 check "... a failed check is listed" 'grep -q "^$T_DIR/s/fail.sh: not ok 2 - two$" out'
