@@ -46,6 +46,9 @@ SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
+# sbatch --wait polls every 2 s while that is under MinJobAge/2, else 4 times longer each time
+# (up to 32 s): a batch of a few seconds waited 10 to 40 s for it. Records kept 4 s suffice.
+MinJobAge=4
 NodeName=$host CPUs=$(nproc) State=UNKNOWN
 PartitionName=recycle Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
