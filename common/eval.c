@@ -490,10 +490,10 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 		int hit = s[i].ncont > 0 && agree[i] == s[i].ncont;
 		/* A task with a tokenizer is judged as text, the target's (the text of its tokens, or the
 		 * target string itself when encode(prompt + target) did not begin with the prompt's
-		 * tokens): greedy decoding may spell it with other tokens. At most max_new tokens (else
-		 * the target's count + 16) are decoded. */
-		if (t->tk && s[i].ncont > 0) {
-			const task_example *e = &t->ex[i];
+		 * tokens, or gave no more than them: tgt.len 0): greedy decoding may spell it with
+		 * other tokens. At most max_new tokens (else the target's count + 16) are decoded. */
+		const task_example *e = &t->ex[i];
+		if (t->tk && (s[i].ncont > 0 || e->tgt.len == 0)) {
 			size_t limit = o->max_new > 0 ? (size_t)o->max_new : s[i].ncont + 16, rl;
 			char *ref = NULL;
 			if (e->tstr_set && !e->clean) {

@@ -15,8 +15,9 @@
  *                    A task loaded with a tokenizer is judged as text: a hit when the text greedy
  *                    decoding gives after the prompt begins with the target's text (the text of
  *                    its tokens, or the target string when encode(prompt + target) does not
- *                    begin with the prompt's tokens). Teacher forcing settles most examples;
- *                    where greedy leaves the target's tokens but not its text it is decoded for
+ *                    begin with the prompt's tokens, or has no more than them). Teacher forcing
+ *                    settles most examples; where greedy leaves the target's tokens but not its
+ *                    text (or the target has no tokens of its own) it is decoded for
  *                    real with a KV cache (up to max_new tokens, else the target's + 16),
  *                    stopping at a special token.
  *   multiple choice  accuracy: the model's answer is the choice whose tokens have the largest

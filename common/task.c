@@ -255,9 +255,24 @@ static int parse_bos(struct loader *L, json_object *v, int *bos)
 	return 0;
 }
 
+/* A context that begins with the tokenizer's BOS twice (the prompt or text spells it, as
+ * "<s>Question…" does) keeps one, as lm-evaluation-harness does when the string already starts
+ * with it. Only a BOS that the tokenizer's rules added, not one the file asks for, is
+ * dropped (from_tok). 1 when it was. */
+static int drop_second_bos(struct loader *L, task_example *e, int from_tok)
+{
+	if (!from_tok || e->bos < 0 || L->ntok < e->ctx.off + 2 || L->tok[e->ctx.off + 1] != e->bos)
+		return 0;
+	memmove(L->tok + e->ctx.off, L->tok + e->ctx.off + 1, (L->ntok - e->ctx.off - 1) * sizeof *L->tok);
+	L->ntok--;
+	if (L->pctx_off > e->ctx.off)
+		L->pctx_off--;
+	return 1;
+}
+
 /* One example from record o into the loader; file_bos is the file's default BOS (-1 none);
  * *kind is the file's kind so far (0 before the first example). */
-static int parse_example(struct loader *L, json_object *o, int file_bos, int *kind)
+static int parse_example(struct loader *L, json_object *o, int file_bos, int from_tok, int *kind)
 {
 	json_object *prompt, *target, *choices, *text, *v;
 	int fp = field(L, o, "prompt", &prompt), ft, fc, fx;
@@ -287,8 +302,11 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 	*kind = k;
 
 	task_example e = { .bos = file_bos, .line = L->line };
-	if (json_object_object_get_ex(o, "bos", &v) && parse_bos(L, v, &e.bos) < 0)
-		return -1;
+	if (json_object_object_get_ex(o, "bos", &v)) {
+		if (parse_bos(L, v, &e.bos) < 0)
+			return -1;
+		from_tok = 0;
+	}
 	e.ctx.off = L->ntok;
 	if (e.bos >= 0) {
 		if (grow((void **)&L->tok, &L->captok, L->ntok + 1, sizeof *L->tok) < 0)
@@ -299,6 +317,7 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 	if (k == TASK_TEXT) {
 		if (add_tokens(L, fx == 2 ? "\"text_ids\"" : "\"text\"", "text_ids", text, fx == 2, &n) < 0)
 			return -1;
+		drop_second_bos(L, &e, from_tok);
 		e.ctx.len = L->ntok - e.ctx.off;
 		if (e.ctx.len < 2)
 			return bad(L, "the text needs at least 2 tokens (the first is context only)");
@@ -317,6 +336,7 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 				return -1;
 		} else if (add_tokens(L, fp == 2 ? "\"prompt_ids\"" : "\"prompt\"", "prompt_ids", prompt, fp == 2, &n) < 0)
 			return -1;
+		drop_second_bos(L, &e, from_tok);
 		L->npctx = n;
 		e.ctx.len = L->ntok - e.ctx.off;
 		if (e.ctx.len == 0)
@@ -348,9 +368,14 @@ static int parse_example(struct loader *L, json_object *o, int file_bos, int *ki
 			L->nstr += ws + tl;
 			L->str[L->nstr++] = 0;
 		}
-		if (e.tgt.len == 0)
-			return bad(L, L->tk && ft == 1 ? "the target adds no tokens: encode(prompt + target) has no more than encode(prompt)"
-			                            : "empty target");
+		/* A string target that merges into the prompt's last tokens (Llama 3's "1234" + "5":
+		 * encode gives no more tokens than the prompt's) has no tokens of its own: it is
+		 * judged by decoding, as text, like any target whose tokens are not the prompt's
+		 * followed by its own. */
+		if (e.tgt.len == 0 && e.tstr_set && e.tstr_len > 0)
+			e.clean = 0;
+		else if (e.tgt.len == 0)
+			return bad(L, "empty target");
 		longest = e.tgt.len;
 	} else if (k == TASK_MC) {
 		const char *what = fc == 2 ? "choices_ids" : "choices";
@@ -415,7 +440,7 @@ task *task_load_tok(const char *path, int vocab, tok *tk, long limit)
 	struct loader L = { .file = path, .vocab = vocab, .tk = tk };
 	char name[256];
 	task *t = NULL;
-	int kind = 0, file_bos = -1;
+	int kind = 0, file_bos = -1, bos_from_tok = 0;
 	if (task_name(path, name, sizeof name) < 0)
 		return NULL;
 	if (vocab < 1)
@@ -433,6 +458,7 @@ task *task_load_tok(const char *path, int vocab, tok *tk, long limit)
 			return err_set("%s: the tokenizer puts %d special tokens before a sequence: task files take one BOS at most",
 			               path, npre), NULL;
 		file_bos = tok_bos(tk);
+		bos_from_tok = 1;
 	}
 	rec_reader *r = rec_open(path);
 	if (!r)
@@ -456,9 +482,10 @@ task *task_load_tok(const char *path, int vocab, tok *tk, long limit)
 				rc = -1;
 			} else {
 				rc = parse_bos(&L, v, &file_bos);
+				bos_from_tok = 0;
 			}
 		} else {
-			rc = parse_example(&L, o, file_bos, &kind);
+			rc = parse_example(&L, o, file_bos, bos_from_tok, &kind);
 		}
 		json_object_put(o);
 		if (rc < 0)

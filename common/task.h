@@ -13,8 +13,10 @@
  * With a tokenizer, a prompt and its target or choice split as lm-evaluation-harness's
  * _encode_pair splits them: whitespace ending the prompt moves to the start of the continuation,
  * context = encode(prompt), continuation = encode(prompt + continuation) past the context's
- * token count. The tokenizer's BOS (tok_bos: what its rules put before a sequence) starts every
- * context, unless the file's "bos" says otherwise (below).
+ * token count; a generation target that adds no tokens that way (it merges into the prompt's last
+ * token) is kept with tgt.len 0 and clean 0, to be judged as text. The tokenizer's BOS (tok_bos:
+ * what its rules put before a sequence) starts every context once (not again when the prompt or
+ * text begins with it), unless the file's "bos" says otherwise (below).
  * Mixing kinds in one file is refused: a task scores one metric. Other fields are ignored.
  *
  * Without a tokenizer no BOS is added unless the file says so: "bos": id on an example, or a first
@@ -40,7 +42,8 @@ typedef struct {
 
 typedef struct {
 	task_span ctx;    /* GEN, MC: BOS (if any) + prompt. TEXT: BOS (if any) + text */
-	task_span tgt;    /* GEN: the target */
+	task_span tgt;    /* GEN: the target (len 0 only for a string target with a tokenizer that
+	                     adds no tokens to the prompt's: judged by its text) */
 	size_t choice;    /* MC: its choices are choice[this .. this+nchoice) of the task */
 	int nchoice;      /* MC: ≥ 2 */
 	int answer;       /* MC: index of the right choice */

@@ -49,10 +49,16 @@ check "mistral: the BOS changes the text score" '[ "$(sed "s/.*\"scores\":{\"nob
 ok_run "qwen: text without BOS" evalrun -q -t nobos.jsonl qwen
 check "qwen: no BOS either way: the same score" '[ "$(sed "s/.*\"scores\":{\"nobos\":\([^,}]*\).*/\1/" out)" = "$(sed "s/.*\"text\":\([^,}]*\).*/\1/" dir.qwen)" ]'
 
-# Refusals.
+# A target that merges into the prompt's last token ("1234" + "5" is "123" "45" in Llama 3) is
+# judged by decoding (tests/unit/test_tok_eval.c checks the verdicts); a choice that does is refused.
 echo '{"prompt":"1234","target":"5"}' > merge.jsonl
-fail_run 1 'merge.jsonl:1: the target adds no tokens: encode\(prompt \+ target\) has no more than encode\(prompt\)' \
-	"llama3: a target that merges into the prompt's last token" evalrun -q -t merge.jsonl llama
+ok_run "llama3: a target that merges into the prompt's last token is scored" evalrun -q -t merge.jsonl llama
+check "llama3: ... as one example" 'grep -q "\"n\":{\"merge\":1}" out'
+echo '{"prompt":"1234","choices":["5","6"],"answer":0}' > mergemc.jsonl
+fail_run 1 'mergemc.jsonl:1: "choices"\[0\] is empty' "llama3: a choice that merges into the prompt's last token" \
+	evalrun -q -t mergemc.jsonl llama
+
+# Refusals.
 st-gen -t bf16 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2 -o small.safetensors > /dev/null
 fail_run 1 'text.jsonl: the tokenizer has 151669 ids, more than the model.s vocabulary of 256' \
 	"a tokenizer larger than the vocabulary" evalrun -q --tokenizer qwen -t text.jsonl small.safetensors

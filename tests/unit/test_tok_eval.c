@@ -139,7 +139,7 @@ static void check_tokenizer(const char *name, uint64_t seed)
 	CHECK(f, "%s", path);
 	/* what each example must score, judged by the real decoder */
 	int want[NP * 8];
-	size_t ne = 0;
+	size_t ne = 0, merged = 0;
 	for (size_t p = 0; p < NP; p++) {
 		/* the context the evaluator runs: BOS by the tokenizer's rules, then the prompt without
 		 * its trailing whitespace */
@@ -174,14 +174,12 @@ static void check_tokenizer(const char *name, uint64_t seed)
 						continue;
 					tgt[e - st - 1] = tgt[e - st - 1] == 'q' ? 'z' : 'q';
 				}
-				/* a target that adds no tokens to the prompt's is refused by the loader */
+				/* a target that adds no tokens to the prompt's is judged by decoding too */
 				snprintf(whole, sizeof whole, "%s%s", prompts[p], tgt);
 				tok_ids w = { 0 };
 				CHECK(tok_encode(t, whole, strlen(whole), 0, &w) == 0, "%s", err_get());
-				size_t wn = w.n;
+				merged += w.n + (tok_bos(t) >= 0) <= ctx.n;
 				tok_ids_free(&w);
-				if (wn + (tok_bos(t) >= 0) <= ctx.n)
-					continue;
 				/* a hit by the real decoder: the prompt's whitespace and the target begin d */
 				want[ne++] = dl >= wl + strlen(tgt) && !memcmp(d, ws, wl) && !memcmp(d + wl, tgt, strlen(tgt));
 				fputs("{\"prompt\":", f), json_str(f, prompts[p]), fputs(",\"target\":", f), json_str(f, tgt), fputs("}\n", f);
@@ -215,9 +213,68 @@ static void check_tokenizer(const char *name, uint64_t seed)
 			/* BOS by the tokenizer's rules */
 			CHECK(tk->ex[i].bos == tok_bos(t), "%s: line %zu: bos %d, tokenizer %d", name, i + 1, tk->ex[i].bos, tok_bos(t));
 		}
-		printf("# %s: %zu examples, %zu hits by the greedy decoder, %zu of them spelled with other tokens than the target's\n",
-		       name, ne, hits, spelled);
+		printf("# %s: %zu examples, %zu hits by the greedy decoder, %zu of them spelled with other tokens than the target's;"
+		       " %zu targets merge into the prompt's tokens\n", name, ne, hits, spelled, merged);
 		CHECK(hits > 0 && hits < ne, "%s: both hits and misses", name);
+		task_free(tk);
+	}
+	remove(path);
+	llama_free(m);
+	tok_free(t);
+}
+
+/* A string target that merges into the prompt's last token (Llama 3: "Hello!" + "!" encodes as
+ * "Hello" "!!", no more tokens than "Hello" "!") has no tokens of its own: it is judged by
+ * decoding, not refused. A model whose final norm is zero gives equal logits everywhere, so greedy
+ * decoding writes token 0, "!", again and again. */
+static void test_merge_target(void)
+{
+	tok *t = load("llama3");
+	if (!t)
+		return;
+	int V = tok_vocab_size(t);
+	struct llama_model *m = model(V, 11);
+	size_t nn;
+	float *nw = llama_param(m, "model.norm.weight", &nn);
+	memset(nw, 0, nn * sizeof *nw);
+	static const char *const ex[][2] = {
+		{ "Hello!", "!" }, { "Hello!", "!!" }, { "Hello!", "?" }, { "1234", "5" }, { "Hello", "!" },
+		{ "Hello", "!!!" }, { "Hello", "?" },
+	};
+	enum { NE = sizeof ex / sizeof ex[0] };
+	static const int merges[NE] = { 1, 1, 1, 1, 0, 0, 0 };
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/test_tok_eval.%d.jsonl", (int)getpid());
+	FILE *f = fopen(path, "w");
+	CHECK(f, "%s", path);
+	int want[NE];
+	for (size_t i = 0; i < NE; i++) {
+		tok_ids ctx = { 0 };
+		if (tok_bos(t) >= 0)
+			tok_ids_push(&ctx, tok_bos(t));
+		CHECK(tok_encode(t, ex[i][0], strlen(ex[i][0]), 0, &ctx) == 0, "%s", err_get());
+		int32_t out[8];
+		size_t ng = greedy(m, t, ctx.v, ctx.n, out, 8);
+		char *d = text_after(t, ctx.v, ctx.n, out, ng);
+		want[i] = !strncmp(d, ex[i][1], strlen(ex[i][1]));
+		free(d);
+		tok_ids_free(&ctx);
+		fputs("{\"prompt\":", f), json_str(f, ex[i][0]), fputs(",\"target\":", f), json_str(f, ex[i][1]), fputs("}\n", f);
+	}
+	fclose(f);
+	task *tk = task_load_tok(path, V, t, 0);
+	CHECK(tk, "%s", err_get());
+	if (tk) {
+		double each[NE];
+		struct eval_result r;
+		struct eval_opts o = { .batch = 3 };
+		CHECK(eval_task(m, tk, &o, each, &r) == 0, "%s", err_get());
+		for (size_t i = 0; i < NE; i++) {
+			CHECK((tk->ex[i].tgt.len == 0) == merges[i], "line %zu: %zu target tokens", i + 1, tk->ex[i].tgt.len);
+			CHECK(each[i] == want[i], "line %zu (%s + %s): evaluator %g, greedy decoder %d", i + 1, ex[i][0],
+			      ex[i][1], each[i], want[i]);
+		}
+		CHECK(want[0] && want[1] && !want[2] && !want[3] && want[4] && want[5] && !want[6], "the decoder writes \"!\"");
 		task_free(tk);
 	}
 	remove(path);
@@ -281,9 +338,56 @@ static void test_encode_pair(void)
 	tok_free(q);
 }
 
+/* A prompt or text that spells the BOS itself ("<s>Question…") gets no second one from the
+ * tokenizer's rules, as lm-evaluation-harness does; a BOS the file asks for is always added. */
+static void test_bos_once(void)
+{
+	tok *t = load("llama2");
+	if (!t)
+		return;
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/test_tok_eval.%d.jsonl", (int)getpid());
+	static const char *const files[] = {
+		"{\"prompt\":\"<s>Question: is it? Answer: \",\"choices\":[\"yes\",\"no\"],\"answer\":0}\n"
+		"{\"prompt\":\"Question: is it? Answer: \",\"choices\":[\"yes\",\"no\"],\"answer\":0}\n"
+		"{\"prompt\":\"<s>Question: is it? Answer: \",\"choices\":[\"yes\",\"no\"],\"answer\":0,\"bos\":1}\n",
+		"{\"text\":\"<s>Hello world\"}\n{\"text\":\"Hello world\"}\n{\"text\":\"<s>Hello world\",\"bos\":1}\n",
+		"{\"prompt\":\"<s>Q: 2+2?\\nA: \",\"target\":\"4\"}\n{\"prompt\":\"Q: 2+2?\\nA: \",\"target\":\"4\"}\n"
+		"{\"prompt\":\"<s>Q: 2+2?\\nA: \",\"target\":\"4\",\"bos\":1}\n",
+	};
+	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+		FILE *f = fopen(path, "w");
+		fputs(files[k], f);
+		fclose(f);
+		task *tk = task_load_tok(path, tok_vocab_size(t), t, 0);
+		CHECK(tk, "%s", err_get());
+		if (!tk)
+			continue;
+		const task_example *a = &tk->ex[0], *b = &tk->ex[1], *c = &tk->ex[2];
+		const int32_t *ta = tk->tok + a->ctx.off, *tb = tk->tok + b->ctx.off, *tc = tk->tok + c->ctx.off;
+		/* "<s>X" and "X" give the same context: one BOS; "bos": 1 in the file adds a second */
+		CHECK(a->ctx.len == b->ctx.len && !memcmp(ta, tb, a->ctx.len * sizeof *ta) && ta[0] == 1 && ta[1] != 1,
+		      "file %zu: one BOS (%zu and %zu tokens)", k, a->ctx.len, b->ctx.len);
+		CHECK(c->ctx.len == a->ctx.len + 1 && tc[0] == 1 && tc[1] == 1, "file %zu: \"bos\": 1 adds one", k);
+		if (tk->kind == TASK_MC)
+			for (int i = 0; i < 2; i++) {
+				const task_span *x = &tk->choice[a->choice + i], *y = &tk->choice[b->choice + i];
+				CHECK(x->len == y->len && !memcmp(tk->tok + x->off, tk->tok + y->off, x->len * sizeof *ta), "choice %d", i);
+			}
+		if (tk->kind == TASK_GEN)
+			CHECK(a->tgt.len == b->tgt.len && a->clean && b->clean &&
+			      !memcmp(tk->tok + a->tgt.off, tk->tok + b->tgt.off, a->tgt.len * sizeof *ta), "targets");
+		task_free(tk);
+	}
+	remove(path);
+	tok_free(t);
+}
+
 int main(void)
 {
 	T_RUN(test_encode_pair);
+	T_RUN(test_bos_once);
+	T_RUN(test_merge_target);
 	T_RUN(test_greedy_qwen3);
 	T_RUN(test_greedy_llama3);
 	T_RUN(test_greedy_mistral);
