@@ -44,16 +44,24 @@ static int grow_int(int **p, size_t *cap, size_t need)
  * tokens (a sequence with fewer continuation tokens does not run). */
 struct pass {
 	int drop;
+	size_t max;               /* tokens a pass takes (eval_pass_tokens), unless one is longer */
 	int *tok, *lens, *from;   /* tok grows; lens and from have room for batch sequences */
 	size_t cap;
 	int n;                    /* sequences in the pass */
 	size_t N;                 /* their tokens */
 };
 
-static int pass_init(struct pass *p, int batch, int drop)
+size_t eval_pass_tokens(const struct llama_config *c)
+{
+	size_t t = EVAL_PASS_BYTES / llama_pass_bytes_per_token(c);
+	return t < 1 ? 1 : t > EVAL_PASS_TOKENS ? EVAL_PASS_TOKENS : t;
+}
+
+static int pass_init(struct pass *p, const struct llama_model *m, int batch, int drop)
 {
 	memset(p, 0, sizeof *p);
 	p->drop = drop;
+	p->max = eval_pass_tokens(&m->cfg);
 	if (batch < 1)
 		return err_set("batch %d: must be at least 1", batch);
 	p->lens = malloc((size_t)batch * sizeof *p->lens);
@@ -70,7 +78,7 @@ static void pass_free(struct pass *p)
 	free(p->from);
 }
 
-/* Fills p with the sequences from s[i0] on: up to batch that run and EVAL_PASS_TOKENS tokens (at
+/* Fills p with the sequences from s[i0] on: up to batch that run and p->max tokens (at
  * least one sequence); *i1 is the first sequence left for the next pass. from[k] is the position
  * of the k-th sequence's last context token, the first whose next token is a continuation's. */
 static int pass_fill(struct pass *p, const struct eval_seq *s, size_t n, size_t i0, int batch, size_t *i1)
@@ -84,7 +92,7 @@ static int pass_fill(struct pass *p, const struct eval_seq *s, size_t n, size_t 
 		if (s[i].ncont < (size_t)p->drop)
 			continue;
 		size_t nc = s[i].ncont - p->drop, L = s[i].nctx + nc;
-		if (p->n > 0 && p->N + L > EVAL_PASS_TOKENS)
+		if (p->n > 0 && p->N + L > p->max)
 			break;
 		if (grow_int(&p->tok, &p->cap, p->N + L) < 0)
 			return -1;
@@ -105,7 +113,7 @@ int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int b
 	float *logp = NULL;
 	size_t lcap = 0;
 	int rc = -1;
-	if (pass_init(&p, batch, 0) < 0)
+	if (pass_init(&p, m, batch, 0) < 0)
 		goto out;
 	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
 		if (pass_fill(&p, s, n, i0, batch, &i1) < 0)
@@ -185,13 +193,16 @@ int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n
 {
 	struct shared w = { 0 };
 	struct llama_cache *kc = NULL;
-	const size_t V = (size_t)m->cfg.vocab;
+	const size_t V = (size_t)m->cfg.vocab, maxtok = eval_pass_tokens(&m->cfg);
+	const size_t act = llama_pass_bytes_per_token(&m->cfg);
+	const size_t kvb = (size_t)m->cfg.layers * 2 * m->cfg.kv_heads * m->cfg.head_dim * sizeof(float);
 	int rc = -1;
 	if (batch < 1)
 		return err_set("batch %d: must be at least 1", batch);
 	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
 		/* A group: runs of sequences sharing a context, as many runs as fit in batch
-		 * continuations and EVAL_PASS_TOKENS tokens (at least one run). */
+		 * continuations, eval_pass_tokens tokens and EVAL_PASS_BYTES of activations and KV
+		 * cache (a slot of the longest context's length a run), at least one run. */
 		size_t nrun = 0, nseq = 0, ntok = 0, nctx = 0, ncont = 0, maxctx = 1;
 		for (i1 = i0; i1 < n;) {
 			size_t j = i1, c = 0;
@@ -206,7 +217,9 @@ int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n
 				}
 				c += s[j].ncont > 1 ? s[j].ncont - 1 : 0;
 			}
-			if (nrun > 0 && (nseq + (j - i1) > (size_t)batch || ntok + s[i1].nctx + c > EVAL_PASS_TOKENS))
+			size_t mc = s[i1].nctx > maxctx ? s[i1].nctx : maxctx;
+			if (nrun > 0 && (nseq + (j - i1) > (size_t)batch || ntok + s[i1].nctx + c > maxtok ||
+			                 (ntok + s[i1].nctx + c) * act + (nrun + 1) * mc * kvb > EVAL_PASS_BYTES))
 				break;
 			nrun++;
 			nseq += j - i1;
@@ -299,7 +312,7 @@ int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, i
 	int *best = NULL;
 	size_t bcap = 0;
 	int rc = -1;
-	if (pass_init(&p, batch, 1) < 0)
+	if (pass_init(&p, m, batch, 1) < 0)
 		goto out;
 	for (size_t i0 = 0, i1; i0 < n; i0 = i1) {
 		if (pass_fill(&p, s, n, i0, batch, &i1) < 0)

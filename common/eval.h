@@ -43,9 +43,15 @@
 #include "st.h"
 #include "task.h"
 
-/* Tokens in one packed forward pass of eval_loglik and eval_match, unless a single sequence is
- * longer: bounds the activations' memory whatever the batch. */
+/* Tokens in one packed forward pass of eval_loglik, eval_loglik_shared and eval_match, unless a
+ * single sequence is longer: at most EVAL_PASS_TOKENS, and at most as many as fit in
+ * EVAL_PASS_BYTES of activations (llama_pass_bytes_per_token; eval_loglik_shared counts its KV
+ * cache too). That bounds the memory beside the weights whatever the batch: a 1B Llama 3 takes
+ * about 3,400 tokens a pass (160 kB a token), a 0.5B Qwen2 about 6,300, a tiny model 16384. */
 #define EVAL_PASS_TOKENS 16384
+#define EVAL_PASS_BYTES ((size_t)512 << 20)
+/* The tokens of one pass for config c, as above. */
+size_t eval_pass_tokens(const struct llama_config *c);
 
 /* A context (≥ 1 token) and a continuation: the tokens scored (eval_loglik) or the target greedy
  * decoding must reproduce (eval_match). */
@@ -57,7 +63,7 @@ struct eval_seq {
 };
 
 /* ll[i] = Σ_j log P(cont_i[j] | ctx_i, cont_i[<j]) (a sum of f32 log-probabilities, in double)
- * for each of the n sequences, packed batch at a time (and at most EVAL_PASS_TOKENS tokens) into
+ * for each of the n sequences, packed batch at a time (and at most eval_pass_tokens tokens) into
  * each llama_logprobs call. *tokens (may be NULL) grows by the tokens run through the model; pg
  * (may be NULL) advances by one per sequence. */
 int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, double *ll,
@@ -65,9 +71,9 @@ int eval_loglik(struct llama_model *m, const struct eval_seq *s, size_t n, int b
 
 /* The same ll[i] as eval_loglik, computed without running a context twice: consecutive
  * sequences with the same context (the same ctx pointer and nctx, as a multiple-choice example's
- * choices have) form a run. A group of runs (as many as fit in batch continuations and
- * EVAL_PASS_TOKENS tokens) runs its contexts once, each into a slot of a KV cache (llama_step),
- * whose last logits score each continuation's first token; then all the continuations but their
+ * choices have) form a run. A group of runs (as many as fit in batch continuations,
+ * eval_pass_tokens tokens and EVAL_PASS_BYTES) runs its contexts once, each into a slot of a
+ * KV cache (llama_step), whose last logits score each continuation's first token; then all the continuations but their
  * last tokens as one batch after their contexts' slots (llama_logprobs_cont), as llama.cpp's
  * perplexity tool runs HellaSwag. Equal to eval_loglik's sums within float rounding. *tokens
  * grows by each context once plus the continuation tokens run. */

@@ -198,6 +198,15 @@ void llama_init(struct llama_model *m, uint64_t seed, double std);
  * while no computation is running. */
 void llama_set_threads(int n);
 
+/* Workspace memory (activations) of a scoring pass (llama_logprobs, llama_argmax,
+ * llama_logprobs_cont; llama_forward's logits are the caller's): llama_pass_bytes_per_token(c)
+ * for each token of the batch, plus lm_head's chunk of rows (about 16 MB of logits), the weight
+ * conversion tiles and the attention scores of one sequence a thread (its length × its keys
+ * floats): what a caller bounds its passes by. A model keeps the workspace of its largest pass;
+ * llama_ws_bytes tells its size now. */
+size_t llama_pass_bytes_per_token(const struct llama_config *c);
+size_t llama_ws_bytes(const struct llama_model *m);
+
 /* --- Scoring: whole sequences, no cache. Tokens must be in [0, vocab), lengths ≥ 1. --- */
 
 /* logits: (Σlens, vocab), the next-token logits at every position. */

@@ -1356,6 +1356,27 @@ int llama_forward(struct llama_model *m, int n, const int *lens, const int *toke
 	return core_forward(&nt, &m->ws->w, n, lens, tokens, logits);
 }
 
+/* What batch_prepare sizes per token of an inference batch: the residual stream twice, the
+ * normed input, q, k, v, the attention output, the MLP's input, gate, up and product, the final
+ * norm's output, the rotary tables and four scalars (three norms' and the position). */
+size_t llama_pass_bytes_per_token(const struct llama_config *c)
+{
+	size_t C = (size_t)c->hidden, QD = (size_t)c->heads * c->head_dim, KD = (size_t)c->kv_heads * c->head_dim;
+	return (5 * C + 2 * QD + 2 * KD + 3 * (size_t)c->ff + (size_t)c->head_dim + 3) * sizeof(real) + sizeof(int);
+}
+
+size_t llama_ws_bytes(const struct llama_model *m)
+{
+	size_t b = 0;
+	if (!m->ws)
+		return 0;
+	for (int i = 0; i < B_N; i++)
+		b += m->ws->w.cap[i] * sizeof(real);
+	for (int i = 0; i < I_N; i++)
+		b += m->ws->w.icap[i] * sizeof(int);
+	return b;
+}
+
 int llama_logprobs(struct llama_model *m, int n, const int *lens, const int *tokens, float *logp)
 {
 	struct net nt = net_of(m);

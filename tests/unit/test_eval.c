@@ -350,6 +350,51 @@ static void test_pass_split(void)
 	llama_free(m);
 }
 
+/* Activation memory: a model with a wide MLP (786 kB of workspace a token) takes fewer tokens a
+ * pass than EVAL_PASS_TOKENS, so that a pass holds about EVAL_PASS_BYTES of activations whatever
+ * the batch; the workspace after passes of twice that many tokens stays within EVAL_PASS_BYTES
+ * plus the fixed parts (lm_head's 16 MB chunk, the conversion tiles, attention scores). It also
+ * checks llama_pass_bytes_per_token against what the forward pass allocates. */
+static void test_pass_memory(void)
+{
+	struct llama_config c;
+	llama_config_default(&c);
+	c.vocab = 64;
+	c.hidden = 16;
+	c.layers = 1;
+	c.heads = 2;
+	c.kv_heads = 1;
+	c.ff = 65536;
+	struct llama_model *m = llama_new(&c);
+	CHECK(m, "%s", err_get());
+	if (!m)
+		return;
+	llama_init(m, 5, 0.1);
+	size_t bpt = llama_pass_bytes_per_token(&m->cfg), max = eval_pass_tokens(&m->cfg);
+	CHECK(max == EVAL_PASS_BYTES / bpt && max < EVAL_PASS_TOKENS, "%zu tokens a pass at %zu bytes a token", max, bpt);
+	size_t ns = 2 * max / 8, slack = (size_t)64 << 20;
+	struct eval_seq *s = calloc(ns, sizeof *s);
+	double *a = calloc(ns, sizeof *a), *b = calloc(ns, sizeof *b);
+	int32_t *t = rand_tokens(ns * 8, 64);
+	for (size_t i = 0; i < ns; i++)
+		s[i] = (struct eval_seq){ t + 8 * i, 4, t + 8 * i + 4, 4 };
+	CHECK(eval_loglik(m, s, ns, 4096, a, NULL, NULL) == 0, "%s", err_get());
+	size_t ws = llama_ws_bytes(m);
+	printf("# %zu tokens a pass, %zu bytes a token: workspace %.0f MB after %zu tokens\n", max, bpt, ws / 1e6, ns * 8);
+	CHECK(ws <= EVAL_PASS_BYTES + slack, "workspace %zu bytes, over %zu + %zu", ws, (size_t)EVAL_PASS_BYTES, slack);
+	CHECK(ws >= (max - 8) * bpt, "workspace %zu bytes, under the %zu tokens of a pass at %zu", ws, max - 8, bpt);
+	/* shared contexts: runs of four continuations */
+	for (size_t i = 0; i < ns; i++)
+		s[i] = (struct eval_seq){ t + 8 * (i / 4 * 4), 4, t + 8 * i + 4, 4 };
+	CHECK(eval_loglik_shared(m, s, ns, 4096, b, NULL, NULL) == 0 && eval_loglik(m, s, ns, 5, a, NULL, NULL) == 0,
+	      "%s", err_get());
+	CHECK(llama_ws_bytes(m) <= EVAL_PASS_BYTES + slack, "shared: workspace %zu bytes", llama_ws_bytes(m));
+	for (size_t i = 0; i < ns; i++)
+		CHECK(close_rel(a[i], b[i], 1e-5), "seq %zu: %g vs %g", i, a[i], b[i]);
+	free(s); free(a); free(b); free(t);
+	llama_free(m);
+}
+
 static void test_loglik_reference(void)
 {
 	struct llama_model *m = model(40, 32, 4, 2, 0, 0, 1);   /* grouped-query attention */
@@ -941,6 +986,7 @@ int main(void)
 		return 1;
 	T_RUN(test_loglik_reference);
 	T_RUN(test_pass_split);
+	T_RUN(test_pass_memory);
 	T_RUN(test_shared_context);
 	T_RUN(test_match_reference);
 	T_RUN(test_match_equals_decoding);
