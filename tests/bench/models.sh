@@ -10,7 +10,10 @@
 # taken per CPU second (user + system of the process), where the load matters least; wall
 # figures are printed too. Then: cblas_sbgemm's availability, the cost of converting bf16 per
 # tile (the same 0.5B model in f32), and multiple choice with the prompt run once against the
-# plain way (tests/bench/models_bench.c).
+# plain way (tests/bench/models_bench.c). Last, the activations of long passes: 16 prompts of 512
+# tokens (generation, a one-token target) on a model of the 1B's widths cut to 1 layer (the
+# activations of a pass do not depend on the depth), peak RSS beside the checkpoint's bytes and
+# the pass budget (EVAL_PASS_BYTES, 512 MiB).
 set -e
 top=${RECYCLE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 d=${BENCH_DIR:?}/models
@@ -43,6 +46,9 @@ cat > l.json <<'EOF'
 EOF
 [ -d q05 ] || st-gen --seed 1 --scale 0.02 --llama $Q --config q.json -o q05
 [ -d l1b ] || st-gen --seed 2 --scale 0.02 --llama $L --config l.json -o l1b
+L2="hidden=2048,layers=1,vocab=128256,ff=8192,heads=32,kv=8,tie=1"
+sed 's/"num_hidden_layers":16/"num_hidden_layers":1/' l.json > l2.json
+[ -d l1b2 ] || st-gen --seed 3 --scale 0.02 --llama $L2 --config l2.json -o l1b2
 
 # One pass: 2 sequences of 128 random token ids (below both vocabularies).
 awk 'BEGIN { s = 7; for (r = 0; r < 2; r++) { printf "{\"text_ids\":["
@@ -75,6 +81,15 @@ sg() { ./mb sgemm "$1" 256 "$2" "$3"; }
 lq1=$(sg 1 4864 896) ll1=$(sg 1 8192 2048) lq2=$(sg 2 4864 896)
 sb=$(./mb sbgemm 1 256 8192 2048)
 
+# 16 prompts of 512 token ids, each with a one-token target
+awk 'BEGIN { s = 11; for (r = 0; r < 16; r++) { printf "{\"prompt_ids\":["
+	for (i = 0; i < 512; i++) { s = (s * 1103515245 + 12345) % 2147483648; printf "%s%d", i ? "," : "", s % 100000 }
+	s = (s * 1103515245 + 12345) % 2147483648; printf "],\"target_ids\":[%d]}\n", s % 100000 } }' > long.jsonl
+runstat "evalrun -q -j 2 -t long.jsonl l1b2 > long.json" 2> rs.txt
+set -- $(cat rs.txt)
+[ "$3" = 0 ] || { echo "evalrun failed on l1b2"; exit 1; }
+rlong=$2 slong=$1
+
 rq1=$(score q05 1)
 rq2=$(score q05 2)
 rl1=$(score l1b 1)
@@ -90,7 +105,7 @@ ll1=$(better "$ll1" "$(sg 1 8192 2048)")
 lq2=$(better "$lq2" "$(sg 2 4864 896)")
 load1=$(cut -d' ' -f1 /proc/loadavg)
 gq=$(gflop $Q) gl=$(gflop $L)
-bq=$(bytes q05) bl=$(bytes l1b)
+bq=$(bytes q05) bl=$(bytes l1b) bl2=$(bytes l1b2)
 
 echo "### models — real-size checkpoints, bf16 resident, f32 arithmetic (load average $load0 at the start, $load1 at the end, $(nproc) cores)"
 echo
@@ -140,6 +155,15 @@ mem() { echo "$2 $3" | awk -v m="$1" '{ r = $4 * 1024; printf "| %s | %.0f MB | 
 mem "Qwen2-shaped 0.5B, bf16" "$bq" "$rq1"
 mem "Llama-3-shaped 1B, bf16" "$bl" "$rl1"
 echo "$fq $rf1" | awk '{ r = $4 * 1024; printf "| Qwen2-shaped 0.5B, f32 | %.0f MB | %.0f MB | %.0f MB | %.0f MB |\n", $1 / 1e6, r / 1e6, (r - $1) / 1e6, $1 / 1e6 }'
+echo
+echo "Long passes: 16 prompts × 512 tokens (8192 tokens, a one-token target each) on the 1B's widths"
+echo "cut to 1 layer, -j 2, $slong s. A pass takes as many tokens as fit in 512 MiB of activations"
+echo "(160 kB a token at these widths: 3355 tokens); before, a pass took up to 16384 tokens, so all"
+echo "8192 at once (the last column: 8192 × 160 kB, computed)."
+echo
+echo "| model | checkpoint bytes | peak RSS | RSS − checkpoint | pass budget | one 8192-token pass (before) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "$bl2 $rlong" | awk '{ r = $2 * 1024; printf "| Llama-3 1B widths, 1 layer, bf16 | %.0f MB | %.0f MB | %.0f MB | 537 MB | %.0f MB |\n", $1 / 1e6, r / 1e6, (r - $1) / 1e6, 8192 * 160000 / 1e6 }'
 echo
 echo "Multiple choice on the 0.5B model (-j 1, --batch 16): 2 examples, a 48-token prompt, 4 choices"
 echo "of 6 tokens. Plain: each choice runs prompt + choice (the way before this change); shared: the"
