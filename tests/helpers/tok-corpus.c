@@ -2,7 +2,8 @@
  * {"text": s} records: hand-picked edge cases, then N strings joined from random fragments of every
  * kind (whitespace runs, newlines, digits, contractions, punctuation, accented Latin in NFC and NFD
  * forms, other scripts, CJK, emoji with ZWJ sequences and skin tones, code, special-token
- * spellings, long words). No U+FEFF: tests/cli/tokenize-ref.sh tests it apart (the reference
+ * spellings, long words), and one in twenty of random code points from all over Unicode (controls,
+ * combining marks, Hangul jamo and syllables, private use, noncharacters, unassigned, plane 16). No U+FEFF: tests/cli/tokenize-ref.sh tests it apart (the reference
  * treats it as a space, Hugging Face does not).
  *
  *   tok-corpus [N [SEED]]     (default N 2400, SEED 1) */
@@ -142,6 +143,28 @@ int main(int argc, char **argv)
 			size_t reps = 50 + rng_below(&r, 700);
 			for (size_t k = 0; k < reps && len + 8 < 60000; k++)
 				len += (size_t)sprintf(buf + len, "%s", u);
+		} else if (shape == 2) {
+			/* random code points from blocks all over Unicode, no surrogates, no U+FEFF */
+			static const unsigned blk[][2] = {
+				{ 0x0, 0x7f }, { 0x80, 0x2ff }, { 0x300, 0x36f }, { 0x370, 0x52f }, { 0x590, 0x6ff },
+				{ 0x900, 0x97f }, { 0xe00, 0xe7f }, { 0x1100, 0x11ff }, { 0x1e00, 0x1fff },
+				{ 0x2000, 0x206f }, { 0x2070, 0x2bff }, { 0x3000, 0x318f }, { 0x4e00, 0x4eff },
+				{ 0xac00, 0xd7a3 }, { 0xe000, 0xe0ff }, { 0xf900, 0xfdff }, { 0xfe00, 0xfefe },
+				{ 0xff00, 0xffff }, { 0x10000, 0x1007f }, { 0x1d400, 0x1d7ff }, { 0x1f300, 0x1faff },
+				{ 0x20000, 0x200ff }, { 0xe0000, 0xe007f }, { 0x10fff0, 0x10ffff },
+			};
+			size_t l = 1 + rng_below(&r, 30);
+			for (size_t k = 0; k < l; k++) {
+				const unsigned *b = blk[rng_below(&r, sizeof blk / sizeof blk[0])];
+				unsigned c = b[0] + (unsigned)rng_below(&r, b[1] - b[0] + 1);
+				if (c == 0)
+					continue;
+				len += (size_t)(c < 0x80 ? sprintf(buf + len, "%c", (int)c) :
+				       c < 0x800 ? sprintf(buf + len, "%c%c", 0xc0 | c >> 6, 0x80 | (c & 0x3f)) :
+				       c < 0x10000 ? sprintf(buf + len, "%c%c%c", 0xe0 | c >> 12, 0x80 | (c >> 6 & 0x3f), 0x80 | (c & 0x3f)) :
+				       sprintf(buf + len, "%c%c%c%c", 0xf0 | c >> 18, 0x80 | (c >> 12 & 0x3f), 0x80 | (c >> 6 & 0x3f),
+				               0x80 | (c & 0x3f)));
+			}
 		} else if (shape == 1) {
 			/* random letters: a long made-up word */
 			size_t l = 20 + rng_below(&r, 400);
