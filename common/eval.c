@@ -16,6 +16,8 @@
 #include "rec.h"
 #include "tok.h"
 
+static json_object *sub_object(json_object *o, const char *key);
+
 int eval_argmax_d(const double *v, size_t n)
 {
 	int best = -1;
@@ -302,15 +304,16 @@ out:
 int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
                uint64_t *tokens, struct progress *pg)
 {
-	return eval_match_next(m, s, n, batch, agree, NULL, tokens, pg);
+	return eval_match_next(m, s, n, batch, agree, NULL, NULL, tokens, pg);
 }
 
 int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
-                    int *next, uint64_t *tokens, struct progress *pg)
+                    int *next, double *ll, uint64_t *tokens, struct progress *pg)
 {
 	struct pass p;
-	int *best = NULL;
-	size_t bcap = 0;
+	int *best = NULL, *tgt = NULL;
+	float *lp = NULL;
+	size_t bcap = 0, tcap = 0, lcap = 0;
 	int rc = -1;
 	if (pass_init(&p, m, batch, 1) < 0)
 		goto out;
@@ -320,7 +323,24 @@ int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, i
 		/* The argmax after the context's last token and after each target token but the last:
 		 * the tokens greedy decoding gives, as long as it follows the target. */
 		if (p.n > 0) {
-			if (grow_int(&best, &bcap, p.N) < 0 || llama_argmax(m, p.n, p.lens, p.tok, p.from, best) < 0)
+			if (grow_int(&best, &bcap, p.N) < 0)
+				goto out;
+			if (ll) {
+				/* The target after each position: the continuation's tokens, from the last
+				 * context token on (the last one is not in the pass). */
+				if (grow_int(&tgt, &tcap, p.N) < 0 || grow_float(&lp, &lcap, p.N) < 0)
+					goto out;
+				size_t at = 0;
+				for (size_t i = i0; i < i1; i++) {
+					if (s[i].ncont == 0)
+						continue;
+					size_t L = s[i].nctx + s[i].ncont - 1;
+					for (size_t j = 0; j < L; j++)
+						tgt[at + j] = j + 1 < s[i].nctx ? -1 : s[i].cont[j + 1 - s[i].nctx];
+					at += L;
+				}
+			}
+			if (llama_argmax_lp(m, p.n, p.lens, p.tok, p.from, best, ll ? tgt : NULL, ll ? lp : NULL) < 0)
 				goto out;
 		}
 		size_t at = 0;
@@ -328,6 +348,8 @@ int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, i
 			agree[i] = 0;
 			if (next)
 				next[i] = -1;
+			if (ll)
+				ll[i] = 0;
 			if (s[i].ncont == 0)
 				continue;
 			const int *b = best + at + s[i].nctx - 1;
@@ -335,6 +357,8 @@ int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, i
 				agree[i]++;
 			if (next)
 				next[i] = agree[i] < s[i].ncont ? b[agree[i]] : -1;
+			for (size_t j = 0; ll && j < s[i].ncont; j++)
+				ll[i] += lp[at + s[i].nctx - 1 + j];
 			at += s[i].nctx + s[i].ncont - 1;
 		}
 		if (tokens)
@@ -346,6 +370,8 @@ int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, i
 out:
 	pass_free(&p);
 	free(best);
+	free(tgt);
+	free(lp);
 	return rc;
 }
 
@@ -479,8 +505,9 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 	struct eval_seq *s = calloc(n ? n : 1, sizeof *s);
 	size_t *agree = calloc(n ? n : 1, sizeof *agree);
 	int *next = NULL;
+	double *ll = NULL;
 	int rc = -1;
-	if (!s || !agree) {
+	if (!s || !agree || (o->loglik && !(ll = calloc(n ? n : 1, sizeof *ll)))) {
 		err_oom();
 		goto out;
 	}
@@ -496,9 +523,15 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 		err_oom();
 		goto out;
 	}
-	if (eval_match_next(m, s, n, o->batch, agree, next, &r->tokens, o->pg) < 0)
+	if (eval_match_next(m, s, n, o->batch, agree, next, ll, &r->tokens, o->pg) < 0)
 		goto out;
-	double hits = 0;
+	double hits = 0, lsum = 0, lcount = 0;
+	for (size_t i = 0; ll && i < n; i++) {
+		lsum += ll[i];
+		lcount += (double)s[i].ncont;
+	}
+	if (ll)
+		r->ll = lcount > 0 ? lsum / lcount : NAN;
 	for (size_t i = 0; i < n; i++) {
 		int hit = s[i].ncont > 0 && agree[i] == s[i].ncont;
 		/* A task with a tokenizer is judged as text, the target's (the text of its tokens, or the
@@ -533,6 +566,7 @@ out:
 	free(s);
 	free(agree);
 	free(next);
+	free(ll);
 	return rc;
 }
 
@@ -556,17 +590,30 @@ static int score_mc(struct llama_model *m, const task *t, const struct eval_opts
 	}
 	if (eval_loglik_shared(m, s, ns, o->batch, ll, &r->tokens, o->pg) < 0)
 		goto out;
-	double hits = 0;
+	double hits = 0, lsum = 0;
 	at = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const task_example *e = &t->ex[i];
 		int hit = eval_argmax_d(ll + at, (size_t)e->nchoice) == e->answer;
 		hits += hit;
+		if (o->loglik) {
+			/* log P(answer) among the choices: a log-sum-exp from the largest */
+			double mx = ll[at];
+			for (int c = 1; c < e->nchoice; c++)
+				if (ll[at + c] > mx)
+					mx = ll[at + c];
+			double z = 0;
+			for (int c = 0; c < e->nchoice; c++)
+				z += exp(ll[at + c] - mx);
+			lsum += ll[at + e->answer] - mx - log(z);
+		}
 		if (each)
 			each[i] = hit;
 		at += (size_t)e->nchoice;
 	}
 	r->score = hits / (double)t->n;
+	if (o->loglik)
+		r->ll = lsum / (double)t->n;
 	rc = 0;
 out:
 	free(s);
@@ -600,6 +647,8 @@ static int score_text(struct llama_model *m, const task *t, const struct eval_op
 			each[i] = ll[i] / (double)s[i].ncont;
 	}
 	r->score = sum / count;
+	if (o->loglik)
+		r->ll = r->score;
 	rc = 0;
 out:
 	free(s);
@@ -690,6 +739,9 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 		}
 		eval_rec_score(rec, tk[i]->name, r.score, (long)r.n);
 		eval_rec_examples(rec, tk[i]->name, each, r.n, o->per_example);
+		if (o->loglik)
+			rec_set(sub_object(rec, "ll"), tk[i]->name,
+			        isfinite(r.ll) ? rec_double(r.ll) : NULL);
 		free(each);
 		tokens += (double)r.tokens;
 	}

@@ -88,10 +88,12 @@ int eval_loglik_shared(struct llama_model *m, const struct eval_seq *s, size_t n
  * no continuation runs nothing). */
 int eval_match(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
                uint64_t *tokens, struct progress *pg);
-/* The same, and next[i] = the greedy token at cont_i[agree[i]], where it first differs (-1 when
- * it does not, or when every logit is NaN). */
+/* The same, and next[i] (next may be NULL) = the greedy token at cont_i[agree[i]], where it first
+ * differs (-1 when it does not, or when every logit is NaN); ll[i] (ll may be NULL) = Σ_j log
+ * P(cont_i[j] | ctx_i, cont_i[<j]) as eval_loglik gives it, from the same pass's logits (the
+ * target's last token is scored after the pass's last position, without running it). */
 int eval_match_next(struct llama_model *m, const struct eval_seq *s, size_t n, int batch, size_t *agree,
-                    int *next, uint64_t *tokens, struct progress *pg);
+                    int *next, double *ll, uint64_t *tokens, struct progress *pg);
 
 /* Index of the largest of v[0..n), ties to the lowest index, NaN never chosen; -1 when all NaN. */
 int eval_argmax_d(const double *v, size_t n);
@@ -107,6 +109,7 @@ struct eval_opts {
 	int threads;            /* > 0: llama_set_threads */
 	int quiet;              /* no progress bar */
 	int per_example;        /* add every example's outcome to the record ("examples") */
+	int loglik;             /* eval_task: also r->ll (below); eval_builtin: the record's "ll" */
 };
 
 struct eval_result {
@@ -116,6 +119,12 @@ struct eval_result {
 	                         * target's or a choice's last token is not run, and a multiple-
 	                         * choice prompt runs once for all its choices) */
 	double seconds;
+	double ll;              /* with o->loglik, a smooth companion of the score, higher better:
+	                         * generation: the targets' mean log-likelihood per token (Σ over the
+	                         * examples run of log P(target | prompt), over their target tokens);
+	                         * multiple choice: the mean over examples of the log-probability of
+	                         * the answer among the choices, ll_answer − log Σ_c exp(ll_c);
+	                         * text: the score itself. Else 0. */
 };
 
 /* Scores task t (loaded for m's vocabulary). each (NULL, or room for t->n) receives every
@@ -132,7 +141,8 @@ size_t eval_task_seqs(const task *t);
  * (this call), tokens, load_seconds}. "se" is the standard error of a score from its examples
  * (their sample standard deviation over sqrt(n), as lm-evaluation-harness's stderr: for an
  * accuracy, about the binomial sqrt(p(1-p)/n)); with o->per_example, "examples" {task: [each
- * example's outcome]} too. */
+ * example's outcome]} too; with o->loglik, "ll" {task: r.ll} (the smooth fitness optimize's
+ * --fitness loglik searches with). */
 int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const struct eval_opts *o,
                  json_object *rec);
 

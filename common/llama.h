@@ -222,6 +222,11 @@ int llama_logprobs(struct llama_model *m, int n, const int *lens, const int *tok
  * layers. Computed in chunks: memory does not grow with vocab × tokens. */
 int llama_argmax(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
                  int *best);
+/* The same, and where targets[i] ≥ 0 (targets and logp: Σlens values, both or neither), logp[i] =
+ * log P(targets[i] | tokens[..i] of its sequence) from the same logits (0 elsewhere, and at the
+ * positions before from[s]): an exact match's decision and its target's likelihood in one pass. */
+int llama_argmax_lp(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
+                    int *best, const int *targets, float *logp);
 
 /* --- Generation: a KV cache of `slots` independent sequences of up to max_len tokens each. --- */
 

@@ -969,12 +969,15 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 
 /* Rows of logits z (nr, V): the greedy choice of row r into best[rows[r]]: the largest logit,
  * ties to the lowest index (strict >), never a NaN (no comparison with it is true); -1 when every
- * logit is NaN. */
+ * logit is NaN. With targets, logp[rows[r]] = log P(targets[rows[r]]) under the row's softmax
+ * where that target is ≥ 0 (computed as head_item does), else 0. */
 struct amax {
 	const real *z;
 	const int *rows;
 	int *best;
 	int V;
+	const int *targets;
+	real *logp;
 };
 
 static void argmax_item(void *ctx, int item, int tid)
@@ -992,22 +995,38 @@ static void argmax_item(void *ctx, int item, int tid)
 	for (int j = 0; b < 0 && j < a->V; j++)
 		if (!isnan(z[j]))
 			b = j;
-	a->best[a->rows[item]] = b;
+	int i = a->rows[item];
+	a->best[i] = b;
+	if (!a->targets)
+		return;
+	int t = a->targets[i];
+	if (t < 0) {
+		a->logp[i] = 0;
+		return;
+	}
+	real m = z[0];
+	for (int j = 1; j < a->V; j++)
+		if (z[j] > m)
+			m = z[j];
+	double sum = 0;
+	for (int j = 0; j < a->V; j++)
+		sum += EXP(z[j] - m);
+	a->logp[i] = (real)((double)(z[t] - m) - log(sum));
 }
 
 /* The final norm (into xf), lm_head and argmax of k residual rows gathered in xs. */
 static void argmax_rows(const struct net *nt, struct ws *w, const real *xs, real *xf, real *z,
-                        const int *rows, int k, int *best)
+                        const int *rows, int k, int *best, const int *targets, real *logp)
 {
 	const struct llama_config *c = nt->c;
 	rmsnorm_forward(xf, NULL, xs, W(nt, LLAMA_NORM, -1), k, c->hidden, c->rms_eps);
 	matmul_mat(w, z, xf, wmat(nt, LLAMA_HEAD, -1), k, c->vocab, c->hidden, 0);
-	struct amax a = { z, rows, best, c->vocab };
+	struct amax a = { z, rows, best, c->vocab, targets, logp };
 	parallel_for(k, argmax_item, &a);
 }
 
 CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens, const int *tokens,
-                     const int *from, int *best)
+                     const int *from, int *best, const int *targets, real *logp)
 {
 	const struct llama_config *c = nt->c;
 	const int C = c->hidden, V = c->vocab, R = head_chunk(c);
@@ -1029,19 +1048,22 @@ CORE int core_argmax(const struct net *nt, struct ws *w, int n, const int *lens,
 	int k = 0;
 	for (int s = 0; s < n; s++) {
 		int i0 = w->off[s] + (from ? from[s] : 0);
-		for (int i = w->off[s]; i < i0; i++)
+		for (int i = w->off[s]; i < i0; i++) {
 			best[i] = -1;
+			if (targets)
+				logp[i] = 0;
+		}
 		for (int i = i0; i < w->off[s + 1]; i++) {
 			memcpy(xs + (size_t)k * C, x + (size_t)i * C, C * sizeof(real));
 			rows[k++] = i;
 			if (k == R) {
-				argmax_rows(nt, w, xs, xf, z, rows, k, best);
+				argmax_rows(nt, w, xs, xf, z, rows, k, best, targets, logp);
 				k = 0;
 			}
 		}
 	}
 	if (k > 0)
-		argmax_rows(nt, w, xs, xf, z, rows, k, best);
+		argmax_rows(nt, w, xs, xf, z, rows, k, best, targets, logp);
 	return 0;
 }
 
@@ -1388,13 +1410,27 @@ int llama_logprobs(struct llama_model *m, int n, const int *lens, const int *tok
 int llama_argmax(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
                  int *best)
 {
+	return llama_argmax_lp(m, n, lens, tokens, from, best, NULL, NULL);
+}
+
+int llama_argmax_lp(struct llama_model *m, int n, const int *lens, const int *tokens, const int *from,
+                    int *best, const int *targets, float *logp)
+{
 	struct net nt = net_of(m);
 	if (check_tokens(m, n, lens, tokens))
 		return -1;
-	for (int s = 0; from && s < n; s++)
-		if (from[s] < 0 || from[s] > lens[s])
+	if (!targets != !logp)
+		return err_set("targets and logp: both or neither");
+	size_t N = 0;
+	for (int s = 0; s < n; s++) {
+		if (from && (from[s] < 0 || from[s] > lens[s]))
 			return err_set("sequence %d: from %d outside [0, %d]", s, from[s], lens[s]);
-	return core_argmax(&nt, &m->ws->w, n, lens, tokens, from, best);
+		N += lens[s];
+	}
+	for (size_t i = 0; targets && i < N; i++)
+		if (targets[i] >= m->cfg.vocab)
+			return err_set("target id %d outside the vocabulary [0, %d)", targets[i], m->cfg.vocab);
+	return core_argmax(&nt, &m->ws->w, n, lens, tokens, from, best, targets, logp);
 }
 
 /* Cache rows: [slot][layer][max_len][kv_heads·head_dim], keys and values apart. */

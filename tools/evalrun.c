@@ -37,6 +37,9 @@ static const char usage_text[] =
 "  -j, --threads N       threads of the forward pass (default 1; the scores do not depend on N)\n"
 "      --per-example     add every example's outcome: \"examples\": {task: [1, 0, ...]} (for\n"
 "                        paired comparisons; \"se\", each score's standard error, is always added)\n"
+"      --loglik          add \"ll\": {task: a smooth companion of its score}: the targets' mean\n"
+"                        log-likelihood per token (generation), the answer's mean log-probability\n"
+"                        among the choices (multiple choice), the score itself (text)\n"
 "      --exec CMD        run the harness CMD (sh -c) instead: {ckpt} becomes a Hugging Face\n"
 "                        directory of the checkpoint, {out} the path it writes its scores to\n"
 "                        (a recycle record or lm-evaluation-harness results JSON)\n"
@@ -76,17 +79,18 @@ static _Noreturn void fail(void)
 int main(int argc, char **argv)
 {
 	enum { O_MAXNEW = 256, O_EXEC, O_TIMEOUT, O_METRIC, O_DONOR, O_TMPDIR, O_LMJSON, O_FAILREC,
-	       O_PEREX, O_VERSION, O_TOKENIZER };
+	       O_PEREX, O_VERSION, O_TOKENIZER, O_LOGLIK };
 	static const struct option lo[] = {
 		{ "task", 1, 0, 't' }, { "record", 1, 0, 'r' }, { "limit", 1, 0, 'n' },
 		{ "batch", 1, 0, 'b' }, { "max-new", 1, 0, O_MAXNEW }, { "tokenizer", 1, 0, O_TOKENIZER }, { "threads", 1, 0, 'j' },
 		{ "exec", 1, 0, O_EXEC }, { "timeout", 1, 0, O_TIMEOUT }, { "metric", 1, 0, O_METRIC },
 		{ "donor", 1, 0, O_DONOR }, { "tmpdir", 1, 0, O_TMPDIR }, { "lm-eval-json", 1, 0, O_LMJSON },
-		{ "fail-record", 0, 0, O_FAILREC }, { "per-example", 0, 0, O_PEREX }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "fail-record", 0, 0, O_FAILREC }, { "per-example", 0, 0, O_PEREX }, { "loglik", 0, 0, O_LOGLIK },
+		{ "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
 		{ "version", 0, 0, O_VERSION }, { 0 }
 	};
 	const char **tasks = NULL, **metrics = NULL, *recarg = NULL, *lmjson = NULL, *tokenizer = NULL;
-	int ntasks = 0, nmetrics = 0, quiet = 0, threads = 0, per_example = 0, c;
+	int ntasks = 0, nmetrics = 0, quiet = 0, threads = 0, per_example = 0, loglik = 0, c;
 	long limit = 0, batch = 16, max_new = 0;
 	int given_builtin = 0, given_exec = 0;
 	struct eval_exec_opts xo = { 0 };
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 		case O_LMJSON: lmjson = optarg; break;
 		case O_FAILREC: fail_record = 1; break;
 		case O_PEREX: per_example = 1; given_builtin = 1; break;
+		case O_LOGLIK: loglik = 1; given_builtin = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h':
 		case O_VERSION:
@@ -135,7 +140,7 @@ int main(int argc, char **argv)
 	if (modes > 1)
 		usage_err("-t, --exec and --lm-eval-json do not go together");
 	if (!ntasks && given_builtin)
-		usage_err("--limit, --batch, --max-new, --threads, --tokenizer and --per-example are for the built-in evaluator (-t)");
+		usage_err("--limit, --batch, --max-new, --threads, --tokenizer, --per-example and --loglik are for the built-in evaluator (-t)");
 	if (!xo.cmd && given_exec)
 		usage_err("--timeout, --donor and --tmpdir are for --exec");
 	if (ntasks && nmetrics)
@@ -186,7 +191,7 @@ int main(int argc, char **argv)
 	} else {
 		struct eval_opts eo = { .batch = (int)batch, .max_new = (int)max_new, .threads = threads,
 		                        .tokenizer = tokenizer,
-		                        .limit = limit, .quiet = quiet, .per_example = per_example };
+		                        .limit = limit, .quiet = quiet, .per_example = per_example, .loglik = loglik };
 		if (eval_builtin(ckarg, tasks, ntasks, &eo, out_rec) < 0)
 			fail();
 	}

@@ -461,6 +461,18 @@ static void test_match_reference(void)
 		CHECK(tokens == ntok, "tokens %llu, want %llu", (unsigned long long)tokens, (unsigned long long)ntok);
 	}
 	CHECK(eval_match(m, s, NS, 0, agree, NULL, NULL) == -1 && strstr(err_get(), "batch 0"), "%s", err_get());
+	/* The targets' log-likelihood from the same pass: eval_loglik's, the last token included. */
+	double ll[NS], ref[NS];
+	int next[NS];
+	CHECK(eval_loglik(m, s, NS, NS, ref, NULL, NULL) == 0, "%s", err_get());
+	for (int b = 0; b < 3; b++) {
+		CHECK(eval_match_next(m, s, NS, batches[b], agree, next, ll, NULL, NULL) == 0, "%s", err_get());
+		for (int i = 0; i < NS; i++) {
+			CHECK(agree[i] == want[i], "with ll: batch %d seq %d: %zu agree", batches[b], i, agree[i]);
+			CHECK(fabs(ll[i] - ref[i]) <= 1e-4 * (1 + fabs(ref[i])) && (s[i].ncont > 0 || ll[i] == 0),
+			      "batch %d seq %d: ll %.9g, eval_loglik %.9g", batches[b], i, ll[i], ref[i]);
+		}
+	}
 	for (int i = 0; i < NS; i++)
 		free((void *)s[i].ctx);
 	llama_free(m);
