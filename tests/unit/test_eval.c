@@ -665,6 +665,9 @@ static void test_task_metrics(void)
 		CHECK(r.n == 10 && r.tokens == ntok, "text: n %zu tokens %llu", r.n, (unsigned long long)r.tokens);
 		for (int i = 0; i < 10; i++)
 			CHECK(close_rel(each[i], per[i], 1e-4), "text example %d: %g vs %g", i, each[i], per[i]);
+		CHECK(r.ll == 0, "text: ll %g without loglik", r.ll);
+		o.loglik = 1;
+		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.ll == r.score, "text: ll %g, score %g", r.ll, r.score);
 	}
 	task_free(tk);
 
@@ -673,6 +676,7 @@ static void test_task_metrics(void)
 	b.n = 0;
 	ntok = 0;
 	int nex = 0;
+	double mcll = 0;   /* Σ log P(answer among the choices) */
 	while (nex < 12) {
 		size_t np = 1 + rng_below(&trng, 8);
 		int nc = 2 + (int)rng_below(&trng, 3);
@@ -691,6 +695,10 @@ static void test_task_metrics(void)
 				gap = fmin(gap, ll[best] - ll[c]);
 		if (gap > 1e-3) {
 			int ans = nex % 2 ? (best + 1) % nc : best;
+			double z = 0;
+			for (int c = 0; c < nc; c++)
+				z += exp(ll[c]);
+			mcll += ll[ans] - log(z);
 			sb_printf(&b, "{\"prompt_ids\":");
 			sb_ids(&b, p, np);
 			sb_printf(&b, ",\"choices_ids\":[");
@@ -716,6 +724,9 @@ static void test_task_metrics(void)
 		      batch, r.score, r.n, (unsigned long long)r.tokens, (unsigned long long)ntok);
 		for (int i = 0; i < 12; i++)
 			CHECK(each[i] == (i % 2 == 0), "mc example %d: %g", i, each[i]);
+		o.loglik = 1;
+		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && close_rel(r.ll, mcll / 12, 1e-4) && r.score == 0.5,
+		      "mc batch %d: ll %.9g, reference %.9g", batch, r.ll, mcll / 12);
 	}
 	task_free(tk);
 
@@ -724,6 +735,7 @@ static void test_task_metrics(void)
 	b.n = 0;
 	nex = 0;
 	int hits3 = 0;
+	double gll = 0, gll3 = 0, gn = 0, gn3 = 0;   /* Σ log P(target | prompt) and target tokens */
 	while (nex < 10) {
 		size_t np = 1 + rng_below(&trng, 8), len = 1 + rng_below(&trng, 5);
 		int32_t pre[16], tgt[8];
@@ -745,6 +757,11 @@ static void test_task_metrics(void)
 				tgt[nex % len] = (tgt[nex % len] + 1) % V;
 			else
 				hits3 += len <= 3;
+			double l = naive_ll(m, p, np, tgt, len);
+			gll += l;
+			gn += (double)len;
+			gll3 += len <= 3 ? l : 0;
+			gn3 += len <= 3 ? (double)len : 0;
 			sb_printf(&b, "{\"prompt_ids\":");
 			sb_ids(&b, p, np);
 			sb_printf(&b, ",\"target_ids\":");
@@ -765,6 +782,12 @@ static void test_task_metrics(void)
 		o.max_new = 3;
 		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.score == hits3 / 10.0, "gen max_new 3: %g, want %g",
 		      r.score, hits3 / 10.0);
+		o.loglik = 1;
+		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.score == hits3 / 10.0 && close_rel(r.ll, gll3 / gn3, 1e-4),
+		      "gen max_new 3 batch %d: ll %.9g, reference %.9g", batch, r.ll, gll3 / gn3);
+		o.max_new = 0;
+		CHECK(eval_task(m, tk, &o, each, &r) == 0 && r.score == 0.5 && close_rel(r.ll, gll / gn, 1e-4),
+		      "gen batch %d: ll %.9g, reference %.9g", batch, r.ll, gll / gn);
 	}
 	/* The whole built-in run from a checkpoint file: the model saved, loaded back, all three
 	 * tasks scored into a record. */
@@ -786,6 +809,15 @@ static void test_task_metrics(void)
 	CHECK(rec_number(rec, "scores.gen", &v) == 0 && v == 0.5, "builtin gen %g", v);
 	CHECK(rec_number(rec, "n.gen", &v) == 0 && v == 10 && rec_number(rec, "eval.tokens", &v) == 0 && v > 0 &&
 	      rec_number(rec, "eval.load_seconds", &v) == 0, "%s", rec_str(rec));
+	CHECK(!json_object_object_get_ex(rec, "ll", NULL), "ll without loglik: %s", rec_str(rec));
+	json_object_put(rec);
+	rec = json_object_new_object();
+	ob.loglik = 1;
+	CHECK(eval_builtin(path, tasks, 3, &ob, rec) == 0, "%s", err_get());
+	CHECK(rec_number(rec, "ll.txt", &v) == 0 && close_rel(v, sum / cnt, 1e-4), "builtin ll text %g", v);
+	CHECK(rec_number(rec, "ll.mc", &v) == 0 && close_rel(v, mcll / 12, 1e-4), "builtin ll mc %g", v);
+	CHECK(rec_number(rec, "ll.gen", &v) == 0 && close_rel(v, gll / gn, 1e-4), "builtin ll gen %g", v);
+	CHECK(rec_number(rec, "scores.gen", &v) == 0 && v == 0.5, "builtin gen with loglik %g", v);
 	json_object_put(rec);
 
 	/* --limit's way: only the first examples. */
