@@ -66,7 +66,7 @@ fail_run 1 'evalrun: nothere: No such file' "a missing --tokenizer" evalrun -q -
 echo '{"model":{"type":"WordPiece","vocab":{}}}' > wp.json
 fail_run 1 'evalrun: wp.json: model: model type "WordPiece" is not supported' "an unsupported tokenizer" \
 	evalrun -q --tokenizer wp.json -t text.jsonl qwen
-fail_run 2 '--tokenizer and --per-example are for the built-in evaluator' "--tokenizer with --exec" evalrun --tokenizer qwen --exec 'true {ckpt} {out}' qwen
+fail_run 2 '--tokenizer, --per-example and --loglik are for the built-in evaluator' "--tokenizer with --exec" evalrun --tokenizer qwen --exec 'true {ckpt} {out}' qwen
 printf '{"text":"a\377b"}\n' > bad.jsonl
 fail_run 1 'bad.jsonl:1: "text": text is not valid UTF-8' "a string that is not UTF-8" evalrun -q -t bad.jsonl qwen
 t_done

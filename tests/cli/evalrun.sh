@@ -100,6 +100,12 @@ check "...every example's outcome, one a task, in order, their mean the score" \
 ok_run "--per-example with --limit 5" evalrun --per-example -n 5 -t t/cmp.dev.jsonl m
 check "...five outcomes" '[ "$(jq ".examples.cmp | length" out)" = 5 ]'
 fail_run 2 "are for the built-in evaluator" "--per-example with --exec" evalrun --per-example --exec true m
+evalrun -t t/cmp.dev.jsonl -t t/seq.dev.jsonl m > plain
+ok_run "--loglik" evalrun --loglik -t t/cmp.dev.jsonl -t t/seq.dev.jsonl m
+check "...\"ll\" for each task, a log-likelihood (negative), the scores as without it" \
+	'jq -e "(.ll | keys) == [\"cmp\", \"seq\"] and all(.ll[]; type == \"number\" and . < 0)" out > /dev/null &&
+	[ "$(obj scores out)" = "$(obj scores plain)" ] && [ "$(jq -c "del(.ll, .eval)" out)" = "$(jq -c "del(.eval)" plain)" ]'
+fail_run 2 "are for the built-in evaluator" "--loglik with --exec" evalrun --loglik --exec true m
 check "-r: no ckpt field added" '! grep -q "\"ckpt\"" out'
 ok_run "-r @- with a directory checkpoint" sh -c 'evalrun -r @- -t t/cmp.dev.jsonl m < cand.json'
 check "-r @-: same record" 'grep -q "^{\"id\":\"g0001-03\"" out'
