@@ -65,6 +65,15 @@ jq -r '.ckpts[].path' "$r" | xargs -d '\n' wmerge -q -w @w1.json |
 want=$(mean t1.json)
 got=$(jq -r 'select(.method == "random" and .seed == 1 and .budget == 4) | .test' w/results.ndjson)
 check "its test score ($want) is results.ndjson's ($got)" '[ -n "$want" ] && [ "$want" = "$got" ]'
+# The fresh dev score: the same model on the dev examples after the first 10.
+for t in add copy seq; do awk 'NF && ++k > 10' w/zoo-small-b/tasks/$t.dev.jsonl > $t.fresh.jsonl; done
+jq -r '.ckpts[].path' "$r" | xargs -d '\n' wmerge -q -w @w1.json |
+	evalrun -q -t add.fresh.jsonl -t copy.fresh.jsonl -t seq.fresh.jsonl - > f1.json
+want=$(mean f1.json)
+got=$(jq -r 'select(.method == "random" and .seed == 1 and .budget == 4) | .fresh' w/results.ndjson)
+check "its fresh dev score ($want), on dev's examples after the first 10, is results.ndjson's ($got)" \
+	'[ -n "$want" ] && [ "$want" = "$got" ] && [ "$(jq -r .n.add f1.json)" -gt 0 ]'
+check "the table has the fresh column" 'grep -q "^| family | method | evaluations | dev median \[min, max\] | test median \[min, max\] | fresh dev median \[min, max\] | seeds |$" table1'
 check "the paper at 15 counts 15 evaluations (of 22)" '[ "$(jq -r "select(.method == \"paper\" and .budget == 15 and .seed == 1) | .evals" w/results.ndjson)" = 15 ] &&
 	[ $(cat w/b-limit10/paper/seed-1/cmaes/g*/told.ndjson | wc -l) -eq 22 ]'
 want=$(jq -r 'select(.baseline == "greedy") | .dev' w/results.ndjson)
@@ -80,7 +89,7 @@ check "table.md is the table printed" '[ "$(cat w/table.md)" = "$(grep "^|" tabl
 # Again: nothing to run, the same table.
 find w -name '*.json' | sort > files1
 ok_run "again" run
-check "no run was started" '! grep -q "optimize --budget\|search --method\|to score on test" err'
+check "no run was started" '! grep -q "optimize --budget\|search --method\|to score on" err'
 find w -name '*.json' | sort > files2
 cmp_files "no file was added" files1 files2
 check "the same table" '[ "$(grep "^|" out)" = "$(grep "^|" table1)" ]'

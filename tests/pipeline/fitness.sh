@@ -1,9 +1,9 @@
 #!/bin/sh
-# optimize --fitness loglik: the search's dev records carry "fitness", the mean of evalrun
-# --loglik's "ll", and CMA-ES ranks by it (told.ndjson, the state's best), while the finalists and
-# the answer are still chosen by the scores; the test records are untouched; the setting is part
-# of the run (a changed one is refused, a run from before the option resumes as score); bad
-# values and --harness are refused.
+# optimize --fitness loglik (the default with -t): the search's dev records carry "fitness", the
+# mean of evalrun --loglik's "ll", and CMA-ES ranks by it (told.ndjson, the state's best), while
+# the finalists and the answer are still chosen by the scores; the test records are untouched;
+# --fitness score searches the scores; the setting is part of the run (a changed one is refused,
+# a run from before the option is a score run); bad values and --harness are refused.
 . "${RECYCLE_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 OPT=$TOP/pipelines/optimize
 
@@ -26,8 +26,8 @@ DEV='t/echo.dev.jsonl t/add.dev.jsonl t/words.dev.jsonl'
 TEST='t/echo.test.jsonl t/add.test.jsonl t/words.test.jsonl'
 ARGS="--budget 8 --popsize 4 --seed 3 --holdout 0 --no-random -q"
 
-ok_run "optimize --fitness loglik" sh "$OPT" -o w -t "$DEV" --test "$TEST" --fitness loglik $ARGS ck/m1 ck/m2 ck/m3
-check "run.json says loglik" '[ "$(jq -r .fitness w/run.json)" = loglik ]'
+ok_run "optimize with the default fitness" sh "$OPT" -o w -t "$DEV" --test "$TEST" $ARGS ck/m1 ck/m2 ck/m3
+check "run.json says loglik, the default with -t" '[ "$(jq -r .fitness w/run.json)" = loglik ]'
 for f in w/cmaes/g*/*.json; do case $f in *.cand.json) ;; *) echo "$f" ;; esac; done > recs
 check "8 search records, each with \"ll\" for its 3 tasks and \"fitness\" their mean" \
 	'[ $(wc -l < recs) -eq 8 ] && xargs cat < recs | jq -s -e "length == 8 and all(.[]; (.ll | length) == 3 and
@@ -46,12 +46,14 @@ check "the finalists are still CMA-ES's three best by their scores" \
 check "a report" 'grep -q "^# " w/report.md'
 
 fail_run 1 'fitness: was "loglik", now "score"' "a changed fitness is refused, named" \
-	sh "$OPT" -o w -t "$DEV" --test "$TEST" $ARGS ck/m1 ck/m2 ck/m3
-ok_run "the default fitness" sh "$OPT" -o s -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
+	sh "$OPT" -o w -t "$DEV" --test "$TEST" --fitness score $ARGS ck/m1 ck/m2 ck/m3
+ok_run "the same run with --fitness loglik said" sh "$OPT" -o w -t "$DEV" --test "$TEST" --fitness loglik $ARGS ck/m1 ck/m2 ck/m3
+ok_run "--fitness score" sh "$OPT" -o s -t "$DEV" --fitness score $ARGS ck/m1 ck/m2 ck/m3
 check "...searches the scores: no \"ll\", no \"fitness\" in its records" \
 	'cat s/cmaes/g*/g*-[0-9][0-9].json | jq -s -e "length == 8 and all(.[]; .ll == null and .fitness == null)" > /dev/null'
 jq 'del(.fitness)' s/run.json > s/run.old && mv s/run.old s/run.json
-ok_run "a run from before --fitness resumes as score" sh "$OPT" -o s -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
+ok_run "a run from before --fitness resumes with --fitness score" sh "$OPT" -o s -t "$DEV" --fitness score $ARGS ck/m1 ck/m2 ck/m3
+fail_run 1 'fitness: was "score", now "loglik"' "...and is refused under the default, named" sh "$OPT" -o s -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
 fail_run 2 "fitness: score or loglik, not 'acc'" "an unknown fitness" sh "$OPT" -o x -t "$DEV" --fitness acc ck/m1 ck/m2
 fail_run 2 "fitness loglik is for the built-in evaluator" "loglik with a harness" \
 	sh "$OPT" -o x --harness 'true {ckpt} {out}' --fitness loglik ck/m1 ck/m2
