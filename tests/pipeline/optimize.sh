@@ -174,7 +174,7 @@ fi
 
 # --- the harness path: lm-eval JSON with a group, the built-in evaluator's run bit for bit ----------
 MC="mc/pick.dev.jsonl mc/add.dev.jsonl"
-ok_run "built-in evaluator on multiple choice" sh "$OPT" -q -d wbi -t "$MC" --test "mc/pick.test.jsonl mc/add.test.jsonl" --holdout 0 \
+ok_run "built-in evaluator on multiple choice" sh "$OPT" -q -d wbi -t "$MC" --test "mc/pick.test.jsonl mc/add.test.jsonl" --holdout 0 --fitness score \
 	$ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 ok_run "the same through the lm-eval harness" sh "$OPT" -q -d wh --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" \
 	--scratch "$T_DIR/scr" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
