@@ -68,32 +68,45 @@ cand_single() {
 	jq -r --slurpfile r "$1/run.json" 'if .single != null then $r[0].ckpts[.single].path else empty end' "$2"
 }
 
+# run_dir WORK: the directory optimize was started in, where the run's commands run (a relative
+# path in --harness, --eval-opts or --merge-opts is relative to it); WORK for a run that has none.
+run_dir() { jq -r --arg w "$1" '.cwd // $w' "$1/run.json"; }
+
 # model_write WORK CAND DIR: the model the candidate stands for, as a Hugging Face directory:
-# a single checkpoint as it is (ckpt-cat), anything else merged with the run's wmerge options.
-# The same model score-one scores.
+# a single checkpoint as it is (ckpt-cat), anything else merged with the run's wmerge options
+# (in run_dir). The same model score-one scores. WORK, CAND and DIR are absolute.
 model_write() {
 	_single=$(cand_single "$1" "$2") || return 1
 	if [ -n "$_single" ]; then
 		ckpt-cat -q -o "$3" "$_single"
 	else
 		cand_weights "$1" "$2" > "$3.w.json" || return 1
-		eval "wmerge -q $(setting "$1" '.merge_opts') -w @\"\$3.w.json\" -o \"\$3\" $(ckpt_args "$1")"
+		(cd "$(run_dir "$1")" && eval "wmerge -q $(setting "$1" '.merge_opts') -w @\"\$3.w.json\" -o \"\$3\" $(ckpt_args "$1")")
 		_rc=$?
 		rm -f "$3.w.json"
 		return $_rc
 	fi
 }
 
+# failed_rec FILE: true when FILE is a record of a failed evaluation (score-one's "failed": true).
+failed_rec() { [ -s "$1" ] && grep -q '"failed":true' "$1" && jq -e '.failed == true' "$1" > /dev/null 2>&1; }
+
 # run_jobs WORK LIST: the one runner of every evaluation. LIST holds jobs, one a line: the
 # scored record to make, relative to WORK (DIR/ID.json on dev, DIR/ID.test.json on test, from
 # DIR/ID.cand.json). RUNNER (local, make, slurm), JOBS, SLURM_OPTS and LOCAL_RETRY come from
-# the environment. Jobs whose record exists are skipped by score-one. Returns non-zero, with a
-# message naming each job, when a job left no record (a failed evaluation leaves a record with
-# "failed": true and goes on: the search ranks it worst).
+# the environment. Jobs whose record exists are skipped by score-one, but for records of failed
+# evaluations: a rerun scores those again. Returns non-zero, with a message naming each job, when
+# a job left no record, or when every job of LIST failed (a cause common to all, such as a
+# broken harness or a full disk, is not the candidates' fault: nothing goes to the search, and a
+# rerun retries them). A failed evaluation in a batch where others succeed leaves a record with
+# "failed": true and goes on: the search ranks it worst.
 run_jobs() {
 	[ -s "$2" ] || return 0
 	# The jobs run in WORK (and on other hosts under Slurm): its absolute path, whatever the caller's.
 	set -- "$(cd "$1" && pwd)" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+	_re=$(cd "$1" && while IFS= read -r _j; do
+		if failed_rec "$_j"; then rm -f "$_j"; printf x; fi; done < "$2")
+	[ -z "$_re" ] || say "retrying ${#_re} evaluation(s) of $(basename "$2") that failed in an earlier run"
 	case ${RUNNER:-local} in
 	local) run_local "$1" "$2" ;;
 	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
@@ -101,6 +114,11 @@ run_jobs() {
 	esac
 	_left=$(cd "$1" && while IFS= read -r _j; do [ -s "$_j" ] || printf '%s ' "$_j"; done < "$2")
 	[ -z "$_left" ] || { printf '%s: not scored: %s\n' "$PROG" "$_left" >&2; return 1; }
+	_ok=$(cd "$1" && while IFS= read -r _j; do failed_rec "$_j" || { printf '%s' "$_j"; break; }; done < "$2")
+	[ -z "$_ok" ] || return 0
+	printf '%s: every evaluation of %s failed (%s), the first: %s; nothing of this batch is used: remove the cause and run again to retry them\n' \
+		"$PROG" "$2" "$(wc -l < "$2" | tr -d ' ')" "$(jq -r '.error' "$1/$(head -n 1 "$2")")" >&2
+	return 1
 }
 
 # run_slurm WORK LIST: one job array over LIST (sbatch --wait), at most JOBS tasks at once.
@@ -116,18 +134,20 @@ job=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(shquote "$2"))
 cd $(shquote "$1") && exec $(shquote "$here/score-one") $(shquote "$1") "\$job"
 ARRAY
 	# shellcheck disable=SC2086
-	sbatch --wait --quiet --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \
+	sbatch --wait --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \
 		--output="$_d/$_tag.slurm-%a.out" ${SLURM_OPTS:-} "$_d/$_tag.sbatch" > "$_d/$_tag.sbatch.out" 2>&1
 	_rc=$?
 	_bad=$(_i=0; while IFS= read -r _j; do
 		[ -s "$1/$_j" ] || printf '%s\n' "$_i:$_j"; _i=$((_i + 1)); done < "$2")
 	[ $_rc -eq 0 ] && [ -z "$_bad" ] && return 0
+	# The array's job id, from sbatch's "Submitted batch job N" (none when sbatch refused it).
+	_id=$(sed -n 's/^Submitted batch job \([0-9][0-9]*\).*/\1/p' "$_d/$_tag.sbatch.out" | head -n 1)
 	{
-		printf '%s: Slurm job array %s (%s) failed: sbatch exited %s: %s\n' "$PROG" "recycle-$_tag" "$2" "$_rc" \
-			"$(tail -n 3 "$_d/$_tag.sbatch.out" | tr '\n' ' ')"
+		printf '%s: Slurm job array %s%s (%s) failed: sbatch exited %s: %s\n' "$PROG" "recycle-$_tag" "${_id:+ (job $_id)}" "$2" "$_rc" \
+			"$(grep -v '^Submitted batch job' "$_d/$_tag.sbatch.out" | tail -n 3 | tr '\n' ' ')"
 		printf '%s\n' "$_bad" | while IFS=: read -r _i _j; do
 			[ -n "$_j" ] || continue
-			printf '%s:   task %s (%s): %s\n' "$PROG" "$_i" "$_j" \
+			printf '%s:   task %s%s (%s) left no record: %s\n' "$PROG" "$_i" "${_id:+ (job ${_id}_$_i)}" "$_j" \
 				"$(tail -n 3 "$_d/$_tag.slurm-$_i.out" 2> /dev/null | tr '\n' ' ')"
 		done
 	} >&2

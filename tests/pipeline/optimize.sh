@@ -23,9 +23,11 @@ for w in abc abcd hello world recycle merge tensor weights zebra quiet; do
 	printf '{"text":"%s-%s"}\n' "$w" "$i" >> tasks/words.test.jsonl
 	printf '{"text":"%d+%d=%d"}\n' "$i" "$((i * 7))" "$((i * 8))" >> tasks/sums.dev.jsonl
 	printf '{"text":"%d*%d"}\n' "$((i * 3))" "$i" >> tasks/sums.test.jsonl
+	# test asks other questions than dev (so that {split} matters)
 	for s in dev test; do
-		printf '{"prompt":"%s is","choices":[" %s"," %s"," %s"],"answer":%d}\n' "$w" "$w" "x$w" "${w}y" $((i % 3)) >> mc/pick.$s.jsonl
-		printf '{"prompt":"%d+%d=","choices":["%d","%d"],"answer":%d}\n' "$i" "$i" $((2 * i)) $((2 * i + 1)) $((i % 2)) >> mc/add.$s.jsonl
+		o=0; [ $s = dev ] || o=1
+		printf '{"prompt":"%s is","choices":[" %s"," %s"," %s"],"answer":%d}\n' "$w" "$w" "x$w" "${w}y" $(((i + o) % 3)) >> mc/pick.$s.jsonl
+		printf '{"prompt":"%d+%d=","choices":["%d","%d"],"answer":%d}\n' "$i" "$((i + o))" $((2 * i + o)) $((2 * i + 1)) $(((i + o) % 2)) >> mc/add.$s.jsonl
 	done
 done
 for s in 1 2 3 4; do
@@ -154,12 +156,13 @@ check "its half-width is the normal approximation's within 20% ($half)" \
 check "it says whether the gain is within the noise" 'printf "%s" "$line" | grep -q "within the noise\|better than\|worse than"'
 
 # TIES: every merge (soups, search, answer) uses the merge options, and the report says so.
+# (The base is a relative path: merges run in the directory optimize was started in.)
 ok_run "--merge-opts ties" sh "$OPT" -q -d wt -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 1 \
-	--merge-opts "-m ties -b $T_DIR/ck/m1 -d 0.5" ck/m1 ck/m2 ck/m3 ck/m4
+	--merge-opts "-m ties -b ck/m1 -d 0.5" ck/m1 ck/m2 ck/m3 ck/m4
 check "TIES: answer/ scores what answer.json says, dev and test" \
 	'[ "$(rescore wt wt/tasks/search/words.dev.jsonl wt/tasks/search/sums.dev.jsonl)" = "$(jq -c .scores wt/answer.json)" ] &&
 	 [ "$(rescore wt $TEST)" = "$(jq -c .test_scores wt/answer.json)" ]'
-check "TIES: the report names the merge and its options" 'grep -q "^- merge: wmerge -m ties -b .*/ck/m1 -d 0.5;" wt/report.md'
+check "TIES: the report names the merge and its options" 'grep -q "^- merge: wmerge -m ties -b ck/m1 -d 0.5;" wt/report.md'
 # A best-single answer is that checkpoint, not a merge with one non-zero weight.
 mkdir -p bs && cp -r ck/m1 bs/good && st-gen --seed 9 --scale 3 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o bs/bad1 &&
 	st-gen --seed 10 --scale 3 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o bs/bad2
@@ -185,6 +188,38 @@ check "the same answer, weights and dev and test means" \
 	 [ "$(mean wbi/answer.json)" = "$(mean wh/answer.json)" ] &&
 	 [ "$(jq "[.test_scores[]] | add / length" wbi/answer.json)" = "$(jq ".test_scores.suite" wh/answer.json)" ]'
 check "scratch directories are removed once scored" '[ -d scr ] && [ -z "$(ls scr)" ]'
+check "test was scored on the test split ({split}), not dev again" \
+	'[ "$(jq ".test_scores.suite" wh/answer.json)" != "$(jq ".scores.suite" wh/answer.json)" ]'
+
+# A relative harness, from another directory, sharing its scratch directory with another run;
+# every evaluation of CMA-ES's first generation fails (a cause common to all: not told to the
+# search); once the cause is gone, a rerun scores them again and ends where wh ended.
+mkdir -p sub scr2/evalrun.other
+cat > sub/h <<EOF
+#!/bin/sh
+n=\$(flock count.lock sh -c 'n=\$((\$(cat count 2> /dev/null || echo 0) + 1)); echo \$n > count; echo \$n')
+if [ -e broken ] && [ \$n -gt 8 ]; then echo "h: CUDA out of memory" >&2; exit 3; fi
+exec "$HARNESS" "\$1" "\$2" "\$3" ../mc
+EOF
+chmod +x sub/h && : > sub/broken
+cd sub
+fail_run 1 "every evaluation of .*/cmaes/g0000/jobs.list failed \(4\), the first: candidate g0000-0[0-3] \(dev\): .*h: CUDA out of memory" \
+	"a generation whose every evaluation fails stops the run, with the first error" \
+	sh "$OPT" -q -d ../wf --harness './h {ckpt} {out} {split}' --scratch ../scr2 $ARGS -j 2 ../ck/m1 ../ck/m2 ../ck/m3 ../ck/m4
+cd "$T_DIR"
+check "...the harness ran in the directory optimize was started in" '[ -s sub/count ]'
+check "...nothing was told to the search" '[ ! -e wf/cmaes/g0000/told.ndjson ] && [ "$(jq .evals wf/cmaes/state.json)" = 0 ]'
+rm -f sub/broken
+cd sub
+ok_run "the cause gone, the same run again" sh "$OPT" -d ../wf --harness './h {ckpt} {out} {split}' --scratch ../scr2 $ARGS -j 2 \
+	../ck/m1 ../ck/m2 ../ck/m3 ../ck/m4
+cd "$T_DIR"
+check "...retries the failed evaluations" 'grep -q "retrying 4 evaluation(s) of jobs.list that failed in an earlier run" sub/err'
+cmp_files "...and reaches the uninterrupted run's CMA-ES state" wh/cmaes/state.json wf/cmaes/state.json
+untimed wh/answer.json > a2; untimed wf/answer.json > a3
+cmp_files "...and answer" a2 a3
+check "a shared scratch directory: another run's directory is left alone, this run's removed" \
+	'[ "$(ls scr2)" = evalrun.other ]'
 
 # kill -9 on the harness path at random moments until it finishes; the end state must equal the
 # uninterrupted run's.

@@ -96,15 +96,34 @@ cmp_files "the same answer" a1 a2
 
 # The lm-eval harness through Slurm, test re-scoring included: the local harness run's answer.
 mkdir mc
-for w in abc hello recycle merge zebra quiet; do for s in dev test; do
-	printf '{"prompt":"%s","choices":[" %s"," x%s"],"answer":%d}\n' "$w" "$w" "$w" $((${#w} % 2)) >> mc/pick.$s.jsonl
-done; done
+for w in abc hello recycle merge zebra quiet; do
+	printf '{"prompt":"%s","choices":[" %s"," x%s"],"answer":%d}\n' "$w" "$w" "$w" $((${#w} % 2)) >> mc/pick.dev.jsonl
+	printf '{"prompt":"%s is","choices":[" x%s"," %s"],"answer":%d}\n' "$w" "$w" "$w" $(((${#w} + 1) % 2)) >> mc/pick.test.jsonl
+done
 H="$TOP/tests/pipeline/harness {ckpt} {out} {split} $T_DIR/mc"
 ok_run "--harness, local" sh "$OPT" -q -d hl --harness "$H" $ARGS -j 2 ck/m1 ck/m2 ck/m3
 ok_run "--harness, slurm" sh "$OPT" -q -d hs --harness "$H" $ARGS -j 2 --runner slurm ck/m1 ck/m2 ck/m3
 check "test re-scoring ran as a job array" '[ -s hs/final/test.sbatch ]'
 untimed hl/answer.json > a1; untimed hs/answer.json > a2
 cmp_files "the same answer, test scores included" a1 a2
+check "...scored on the test split ({split})" '[ "$(jq ".test_scores.suite" hs/answer.json)" != "$(jq ".scores.suite" hs/answer.json)" ]'
+
+# A task that dies without leaving a record (its score-one killed, as by a node failure): an
+# error naming the array's job id, the task, its job and its output.
+cat > die <<'EOF'
+#!/bin/sh
+echo "node exploded" >&2
+p=$PPID
+while [ "$p" -gt 1 ]; do
+	case $(ps -o args= -p "$p") in *score-one*) kill -9 "$p"; exit 1 ;; esac
+	p=$(ps -o ppid= -p "$p" | tr -d ' ')
+done
+EOF
+chmod +x die
+fail_run 1 "Slurm job array recycle-first \(job [0-9]+\) .* failed: sbatch exited [0-9]*" "a task that dies: an error with the array's job id" \
+	sh "$OPT" -q -d td --harness "$T_DIR/die {ckpt} {out}" $ARGS --runner slurm ck/m1 ck/m2 ck/m3
+check "...each task named with its job and its output" \
+	'grep -Eq "task 0 \(job [0-9]+_0\) \(baselines/single-0.json\) left no record: .*node exploded" err'
 
 # A Slurm failure is an error carrying sbatch's message; --local-retry scores here instead.
 fail_run 1 "Slurm job array recycle-first .* failed: sbatch exited [0-9]*: .*nosuch" "sbatch fails: an error with its message" \
