@@ -131,7 +131,12 @@ run_slurm() {
 	cat > "$_d/$_tag.sbatch" <<ARRAY
 #!/bin/sh
 job=\$(sed -n "\$((SLURM_ARRAY_TASK_ID + 1))p" $(shquote "$2"))
-cd $(shquote "$1") && exec $(shquote "$here/score-one") $(shquote "$1") "\$job"
+cd $(shquote "$1") || exit 1
+$(shquote "$here/score-one") $(shquote "$1") "\$job"
+rc=\$?
+if [ \$rc -gt 128 ]; then echo "score-one (\$job) was killed by signal \$((rc - 128)) on \$(hostname)" >&2
+elif [ \$rc -ne 0 ]; then echo "score-one (\$job) exited \$rc on \$(hostname)" >&2; fi
+exit \$rc
 ARRAY
 	# shellcheck disable=SC2086
 	sbatch --wait --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \

@@ -98,8 +98,10 @@ cmp_files "the same answer" a1 a2
 mkdir mc
 for w in abc hello recycle merge zebra quiet; do
 	printf '{"prompt":"%s","choices":[" %s"," x%s"],"answer":%d}\n' "$w" "$w" "$w" $((${#w} % 2)) >> mc/pick.dev.jsonl
-	printf '{"prompt":"%s is","choices":[" x%s"," %s"],"answer":%d}\n' "$w" "$w" "$w" $(((${#w} + 1) % 2)) >> mc/pick.test.jsonl
+	printf '{"prompt":"%s is","choices":[" x%s"," %s"],"answer":%d}\n' "$w" "$w" "$w" $((${#w} % 2)) >> mc/pick.test.jsonl
 done
+# (test: the other choice, and one more example, so that its scores are not dev's)
+echo '{"prompt":"seven","choices":[" 7"," 8"],"answer":0}' >> mc/pick.test.jsonl
 H="$TOP/tests/pipeline/harness {ckpt} {out} {split} $T_DIR/mc"
 ok_run "--harness, local" sh "$OPT" -q -d hl --harness "$H" $ARGS -j 2 ck/m1 ck/m2 ck/m3
 ok_run "--harness, slurm" sh "$OPT" -q -d hs --harness "$H" $ARGS -j 2 --runner slurm ck/m1 ck/m2 ck/m3
@@ -123,7 +125,7 @@ chmod +x die
 fail_run 1 "Slurm job array recycle-first \(job [0-9]+\) .* failed: sbatch exited [0-9]*" "a task that dies: an error with the array's job id" \
 	sh "$OPT" -q -d td --harness "$T_DIR/die {ckpt} {out}" $ARGS --runner slurm ck/m1 ck/m2 ck/m3
 check "...each task named with its job and its output" \
-	'grep -Eq "task 0 \(job [0-9]+_0\) \(baselines/single-0.json\) left no record: .*node exploded" err'
+	'grep -Eq "task 0 \(job [0-9]+_0\) \(baselines/single-0.json\) left no record: .*killed by signal 9 on " err'
 
 # A Slurm failure is an error carrying sbatch's message; --local-retry scores here instead.
 fail_run 1 "Slurm job array recycle-first .* failed: sbatch exited [0-9]*: .*nosuch" "sbatch fails: an error with its message" \
