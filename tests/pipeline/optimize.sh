@@ -258,6 +258,14 @@ check "the answer's weights are keyed by them" '[ "$(jq -c "[.weights | keys_uns
 check "CMA-ES records are keyed by them" '[ "$(head -n 1 "w n/scores.ndjson" | jq -c "[.weights | keys_unsorted[]]")" = "$want" ]'
 check "the report lists them" 'grep -qF "\`lr=1e-3,bs=32\`" "w n/report.md" && grep -qF "\`q'"'"'uo\"te\`" "w n/report.md"'
 check "the answer is a model" 'ckpt-cat --check "w n/answer"'
+# Through lm_eval (the stand-in parses --model_args as lm_eval does, splitting at commas): a
+# single checkpoint whose path has a comma is given as a link to it.
+mkdir -p sbin && cp "$TOP/tests/pipeline/lm_eval" sbin/lm_eval && chmod +x sbin/lm_eval
+PATH="$T_DIR/sbin:$PATH" ok_run "...and through lm_eval" sh "$OPT" -q -d wnh --budget 4 --popsize 4 --no-random -j 2 \
+	--harness 'lm_eval --model hf --model_args pretrained={ckpt} --tasks gsm8k,mmlu --output_path {out}' \
+	'n/lr=1e-3,bs=32' 'n/step 500' "n/q'uo\"te" 'n/é-ü'
+check "...every checkpoint scored alone, nothing left in the scratch directory" \
+	'[ "$(cat wnh/baselines/single-?.json | jq -s "map(select(.scores.gsm8k != null)) | length")" = 4 ] && [ -z "$(ls wnh/scratch)" ]'
 ok_run "--name gives the names" sh "$OPT" -q -d wn2 -t "$DEV" --budget 4 --popsize 4 --no-random \
 	--name 'a, b' --name 'ä "b"' n/runA/checkpoint-500 n/runB/checkpoint-500
 check "...and they are used" '[ "$(jq -c "[.ckpts[].name]" wn2/run.json)" = "[\"a, b\",\"ä \\\"b\\\"\"]" ]'
