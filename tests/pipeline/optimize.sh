@@ -190,6 +190,10 @@ check "the same answer, weights and dev and test means" \
 check "scratch directories are removed once scored" '[ -d scr ] && [ -z "$(ls scr)" ]'
 check "test was scored on the test split ({split}), not dev again" \
 	'[ "$(jq ".test_scores.suite" wh/answer.json)" != "$(jq ".scores.suite" wh/answer.json)" ]'
+"$HARNESS" wh/answer hd.json dev "$T_DIR/mc" && "$HARNESS" wh/answer ht.json test "$T_DIR/mc"
+check "answer/ scored again by the harness gets the reported dev and test scores" \
+	'jq -n -e --slurpfile d hd.json --slurpfile t ht.json --slurpfile a wh/answer.json \
+		"\$d[0].results.suite[\"acc,none\"] == \$a[0].scores.suite and \$t[0].results.suite[\"acc,none\"] == \$a[0].test_scores.suite" > /dev/null'
 
 # A relative harness, from another directory, sharing its scratch directory with another run;
 # every evaluation of CMA-ES's first generation fails (a cause common to all: not told to the
