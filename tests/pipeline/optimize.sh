@@ -194,6 +194,8 @@ check "test was scored on the test split ({split}), not dev again" \
 check "answer/ scored again by the harness gets the reported dev and test scores" \
 	'jq -n -e --slurpfile d hd.json --slurpfile t ht.json --slurpfile a wh/answer.json \
 		"\$d[0].results.suite[\"acc,none\"] == \$a[0].scores.suite and \$t[0].results.suite[\"acc,none\"] == \$a[0].test_scores.suite" > /dev/null'
+ok_run "--scratch may change on a resumed run" sh "$OPT" -q -d wh --harness "$HARNESS {ckpt} {out} {split} $T_DIR/mc" \
+	--scratch "$T_DIR/scr3" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 
 # A relative harness, from another directory, sharing its scratch directory with another run;
 # every evaluation of CMA-ES's first generation fails (a cause common to all: not told to the
