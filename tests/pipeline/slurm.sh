@@ -109,7 +109,7 @@ check "test re-scoring ran as a job array" '[ -s hs/final/test.sbatch ]'
 untimed hl/answer.json > a1; untimed hs/answer.json > a2
 cmp_files "the same answer, test scores included" a1 a2
 check "...scored on the test split ({split})" '[ "$(jq ".test_scores.suite" hs/answer.json)" != "$(jq ".scores.suite" hs/answer.json)" ]'
-ok_run "the built-in evaluator on the same tasks, local" sh "$OPT" -q -d bl -t mc/pick.dev.jsonl --test mc/pick.test.jsonl --holdout 0 \
+ok_run "the built-in evaluator on the same tasks, local" sh "$OPT" -q -d bl -t mc/pick.dev.jsonl --test mc/pick.test.jsonl --holdout 0 --fitness score \
 	$ARGS -j 2 ck/m1 ck/m2 ck/m3
 check "...the harness under Slurm gives its answer: weights, dev and test scores" \
 	'jq -n -e --slurpfile b bl/answer.json --slurpfile h hs/answer.json "\$b[0].weights == \$h[0].weights and
