@@ -125,6 +125,14 @@ ok_run "--budget 20 on the finished run" sh "$OPT" -q -d w1 -t "$DEV" --test "$T
 check "...scored 8 more candidates each" '[ "$(wc -l < w1/scores.ndjson)" = 40 ]'
 ok_run "a run with --budget 20 from the start" sh "$OPT" -q -d w20 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 cmp_files "the extended CMA-ES state equals it" w20/cmaes/state.json w1/cmaes/state.json
+# An interrupted run (killed in CMA-ES) given a larger budget goes on to that budget's state.
+setsid sh "$OPT" -q -d wi -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1 &
+pid=$!
+i=0; while [ ! -s wi/cmaes/g0000/told.ndjson ] && [ $i -lt 1200 ] && kill -0 $pid 2> /dev/null; do sleep 0.1; i=$((i + 1)); done
+kill -9 -$pid 2> /dev/null; wait $pid 2> /dev/null
+check "a run killed during CMA-ES" '[ -s wi/cmaes/g0000/told.ndjson ] && [ "$(jq .evals wi/cmaes/state.json)" -lt 12 ] && [ ! -e wi/report.md ]'
+ok_run "...given --budget 20" sh "$OPT" -q -d wi -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+cmp_files "...reaches the state of a run with that budget" w20/cmaes/state.json wi/cmaes/state.json
 ok_run "the make runner (optimize.mk)" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -f "$TOP/pipelines/optimize.mk" -j 2 \
 	WORK=wmk DEV="$DEV" TEST="$TEST" CKPTS='ck/m1 ck/m2 ck/m3 ck/m4' BUDGET=20 OPTIMIZE_OPTS='--popsize 4 --seed 5 -q'
 cmp_files "...reaches the local runner's state" w20/cmaes/state.json wmk/cmaes/state.json
