@@ -216,18 +216,18 @@ if [ -e broken ] && [ \$n -gt 8 ]; then echo "h: CUDA out of memory" >&2; exit 3
 exec "$HARNESS" "\$1" "\$2" "\$3" ../mc
 EOF
 chmod +x sub/h && : > sub/broken
-cd sub
+cd sub || exit 1
 fail_run 1 "every evaluation of .*/cmaes/g0000/jobs.list failed \(4\), the first: candidate g0000-0[0-3] \(dev\): .*h: CUDA out of memory" \
 	"a generation whose every evaluation fails stops the run, with the first error" \
 	sh "$OPT" -q -d ../wf --harness './h {ckpt} {out} {split}' --scratch ../scr2 $ARGS -j 2 ../ck/m1 ../ck/m2 ../ck/m3 ../ck/m4
-cd "$T_DIR"
+cd "$T_DIR" || exit 1
 check "...the harness ran in the directory optimize was started in" '[ -s sub/count ]'
 check "...nothing was told to the search" '[ ! -e wf/cmaes/g0000/told.ndjson ] && [ "$(jq .evals wf/cmaes/state.json)" = 0 ]'
 rm -f sub/broken
-cd sub
+cd sub || exit 1
 ok_run "the cause gone, the same run again" sh "$OPT" -d ../wf --harness './h {ckpt} {out} {split}' --scratch ../scr2 $ARGS -j 2 \
 	../ck/m1 ../ck/m2 ../ck/m3 ../ck/m4
-cd "$T_DIR"
+cd "$T_DIR" || exit 1
 check "...retries the failed evaluations" 'grep -q "retrying 4 evaluation(s) of jobs.list that failed in an earlier run" sub/err'
 cmp_files "...and reaches the uninterrupted run's CMA-ES state" wh/cmaes/state.json wf/cmaes/state.json
 untimed wh/answer.json > a2; untimed wf/answer.json > a3
