@@ -895,6 +895,20 @@ struct head {
 	double scale;
 };
 
+/* log_softmax(z)[t] of one row of V logits: the max subtracted, the exponentials summed in
+ * double. */
+static real row_logp(const real *z, int V, int t)
+{
+	real mx = z[0];
+	for (int j = 1; j < V; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	double sum = 0, zt = z[t] - mx;
+	for (int j = 0; j < V; j++)
+		sum += EXP(z[j] - mx);
+	return (real)(zt - log(sum));
+}
+
 static void head_item(void *ctx, int item, int tid)
 {
 	const struct head *hd = ctx;
@@ -906,17 +920,15 @@ static void head_item(void *ctx, int item, int tid)
 			memset(z, 0, V * sizeof *z);
 		return;
 	}
+	if (!hd->grad) {
+		hd->out[item] = row_logp(z, V, t);
+		return;
+	}
 	real mx = z[0];
 	for (int j = 1; j < V; j++)
 		if (z[j] > mx)
 			mx = z[j];
 	double sum = 0, zt = z[t] - mx;
-	if (!hd->grad) {
-		for (int j = 0; j < V; j++)
-			sum += EXP(z[j] - mx);
-		hd->out[item] = (real)(zt - log(sum));
-		return;
-	}
 	for (int j = 0; j < V; j++)
 		sum += z[j] = EXP(z[j] - mx);
 	hd->out[item] = (real)(zt - log(sum));
@@ -970,7 +982,7 @@ CORE int core_logprobs(const struct net *nt, struct ws *w, int n, const int *len
 /* Rows of logits z (nr, V): the greedy choice of row r into best[rows[r]]: the largest logit,
  * ties to the lowest index (strict >), never a NaN (no comparison with it is true); -1 when every
  * logit is NaN. With targets, logp[rows[r]] = log P(targets[rows[r]]) under the row's softmax
- * where that target is ≥ 0 (computed as head_item does), else 0. */
+ * where that target is ≥ 0 (row_logp, as llama_logprobs computes it), else 0. */
 struct amax {
 	const real *z;
 	const int *rows;
@@ -1000,18 +1012,7 @@ static void argmax_item(void *ctx, int item, int tid)
 	if (!a->targets)
 		return;
 	int t = a->targets[i];
-	if (t < 0) {
-		a->logp[i] = 0;
-		return;
-	}
-	real m = z[0];
-	for (int j = 1; j < a->V; j++)
-		if (z[j] > m)
-			m = z[j];
-	double sum = 0;
-	for (int j = 0; j < a->V; j++)
-		sum += EXP(z[j] - m);
-	a->logp[i] = (real)((double)(z[t] - m) - log(sum));
+	a->logp[i] = t < 0 ? 0 : row_logp(z, a->V, t);
 }
 
 /* The final norm (into xf), lm_head and argmax of k residual rows gathered in xs. */
