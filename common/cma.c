@@ -227,7 +227,7 @@ static void start_run(cma *c)
 	for (int i = 0; i < n; i++)
 		c->D[i] = 1;
 	c->gen_local = 0;
-	c->eigen_evals = c->evals;
+	c->eigen_evals = c->told;
 	c->nhist = 0;
 	c->flat = 0;
 	c->pending = 0;
@@ -604,8 +604,8 @@ static int update_cmaes(cma *c, const double *f, const int *idx)
 	free(buf);
 	free(wc);
 
-	if (c->evals - c->eigen_evals > lam / (c->c1 + c->cmu) / n / 10.0) {
-		c->eigen_evals = c->evals;
+	if (c->told - c->eigen_evals > lam / (c->c1 + c->cmu) / n / 10.0) {
+		c->eigen_evals = c->told;
 		if (update_eigen(c) < 0)
 			return -1;
 	}
@@ -659,7 +659,7 @@ static const char *check_stop(cma *c, const double *f, const int *idx)
 	return NULL;
 }
 
-int cma_tell(cma *c, const double *fitness)
+int cma_tell(cma *c, const double *fitness, const unsigned char *modeled)
 {
 	int lam = c->lambda;
 	if (!c->pending)
@@ -675,14 +675,21 @@ int cma_tell(cma *c, const double *fitness)
 	for (int k = 0; k < lam; k++)
 		f[k] = to_f(c, fitness[k]);
 	rank(f, idx, lam);
-	/* Best so far, before the mean moves (the candidates are functions of the mean). */
-	if (isfinite(f[idx[0]]) && (!c->has_best || f[idx[0]] < to_f(c, c->best_fitness))) {
+	/* Best so far among the evaluated, before the mean moves (the candidates are functions of
+	 * the mean). */
+	int b = 0, evaluated = lam;
+	while (modeled && b < lam && modeled[idx[b]])
+		b++;
+	for (int k = 0; modeled && k < lam; k++)
+		evaluated -= modeled[k] != 0;
+	if (b < lam && isfinite(f[idx[b]]) && (!c->has_best || f[idx[b]] < to_f(c, c->best_fitness))) {
 		c->has_best = 1;
-		c->best_fitness = fitness[idx[0]];
-		cma_candidate_x(c, idx[0], c->best_x);
-		cma_candidate_id(c, idx[0], c->best_id);
+		c->best_fitness = fitness[idx[b]];
+		cma_candidate_x(c, idx[b], c->best_x);
+		cma_candidate_id(c, idx[b], c->best_id);
 	}
-	c->evals += lam;
+	c->evals += evaluated;
+	c->told += lam;
 	int rc = 0;
 	if (c->method == CMA_CMAES && update_cmaes(c, f, idx) < 0) {
 		c->stop = "eigenfailure";
@@ -781,12 +788,14 @@ int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, co
 {
 	int lam = c->lambda;
 	if (!c->pending)
-		return cma_tell(c, NULL);
+		return cma_tell(c, NULL, NULL);
 	double *fit = malloc(lam * sizeof *fit);
 	int *seen = calloc(lam, sizeof *seen);
-	if (!fit || !seen) {
+	unsigned char *modeled = calloc(lam, 1);
+	if (!fit || !seen || !modeled) {
 		free(fit);
 		free(seen);
+		free(modeled);
 		return err_oom();
 	}
 	int rc = -1;
@@ -834,6 +843,12 @@ int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, co
 			goto out;
 		}
 		fit[k] = v;
+		int sur = 0;
+		if (rec_get_bool(recs[r], "surrogate", REC_OPTIONAL | REC_NULLABLE, &sur) < 0) {
+			err_prefix("%s%s: ", name, where);
+			goto out;
+		}
+		modeled[k] = sur != 0;
 	}
 	for (int k = 0; k < lam; k++)
 		if (!seen[k]) {
@@ -849,10 +864,11 @@ int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, co
 			cma_record_fitness(recs[r], &v);
 			rec_set(recs[r], "fitness", rec_double(v));
 		}
-	rc = cma_tell(c, fit);
+	rc = cma_tell(c, fit, modeled);
 out:
 	free(fit);
 	free(seen);
+	free(modeled);
 	return rc;
 }
 
@@ -876,6 +892,7 @@ json_object *cma_status(const cma *c)
 	json_object_object_add(o, "method", json_object_new_string(c->method == CMA_RANDOM ? "random" : "cmaes"));
 	json_object_object_add(o, "gen", json_object_new_int64(c->gen));
 	json_object_object_add(o, "evals", json_object_new_int64(c->evals));
+	json_object_object_add(o, "modeled", json_object_new_int64(c->told - c->evals));
 	json_object_object_add(o, "lambda", json_object_new_int(c->lambda));
 	json_object_object_add(o, "restarts", json_object_new_int(c->restarts_done));
 	json_object_object_add(o, "sigma", rec_double(c->sigma));

@@ -69,8 +69,9 @@ typedef struct cma {
 	/* Dynamic state. */
 	long long gen;         /* generations told so far, over all restarts; the pending one is gen */
 	long long gen_local;   /* generations since the last (re)start */
-	long long evals;
-	long long eigen_evals; /* evals at the last eigendecomposition */
+	long long evals;       /* candidates told a fitness that was evaluated: the budget's count */
+	long long told;        /* candidates told, evaluated or a surrogate model's value */
+	long long eigen_evals; /* told at the last eigendecomposition */
 	int restarts_done;
 	double sigma;
 	double *mean, *ps, *pc; /* (n) */
@@ -103,13 +104,16 @@ void cma_candidate_x(const cma *c, int k, double *x);
 json_object *cma_candidate(const cma *c, int k);
 void cma_candidate_id(const cma *c, int k, char buf[32]);
 /* Tell the fitness of each pending candidate (fitness units, NaN = missing): updates the
- * distribution, evaluates the stop criteria, restarts when allowed. -1 (err) when nothing is
- * pending or fitness has the wrong length — the state is then unchanged. */
-int cma_tell(cma *c, const double *fitness);
+ * distribution, evaluates the stop criteria, restarts when allowed. modeled (NULL: none) marks
+ * the candidates whose fitness is a surrogate model's value (lq-surr): ranked the same, but not
+ * counted as evaluations (the budget) and never the best. -1 (err) when nothing is pending —
+ * the state is then unchanged. */
+int cma_tell(cma *c, const double *fitness, const unsigned char *modeled);
 /* Tell from scored records in any order (name: for messages; lines: each record's line number
  * or NULL). Every id of the pending generation must appear exactly once; a record of another
  * generation, an unknown id, a duplicate or an "x" of the wrong length is an error and leaves the
- * state unchanged. Records without "fitness" get it set from the fitness rule. */
+ * state unchanged. Records without "fitness" get it set from the fitness rule. A record with
+ * "surrogate": true holds a model's value (cma_tell's modeled). */
 int cma_tell_records(cma *c, json_object **recs, const long *lines, int nrec, const char *name);
 /* The fitness rule: "fitness" if present, else the mean of the numbers in "scores"; NaN when
  * missing or null. -1 (err) when the fields have the wrong type. */
@@ -119,8 +123,8 @@ int cma_record_fitness(json_object *rec, double *v);
  * its budget ran out goes on (the state is otherwise unchanged); -1 (err) when maxevals is too small. */
 int cma_extend(cma *c, long long maxevals);
 
-/* {"method","gen","evals","lambda","restarts","sigma","mean":{x,weights} (CMA-ES only),"pending",
- * "best":{id,x,weights,fitness}|null,"stop"} */
+/* {"method","gen","evals","modeled","lambda","restarts","sigma","mean":{x,weights} (CMA-ES only),
+ * "pending","best":{id,x,weights,fitness}|null,"stop"}; modeled: candidates told a model's value */
 json_object *cma_status(const cma *c);
 
 /* The state as JSON, and back. cma_from_json checks every field (name is for messages). */

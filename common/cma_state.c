@@ -75,6 +75,7 @@ json_object *cma_to_json(const cma *c)
 	ADD("gen", json_object_new_int64(c->gen));
 	ADD("gen_local", json_object_new_int64(c->gen_local));
 	ADD("evals", json_object_new_int64(c->evals));
+	ADD("told", json_object_new_int64(c->told));
 	ADD("eigen_evals", json_object_new_int64(c->eigen_evals));
 	ADD("restarts_done", json_object_new_int(c->restarts_done));
 	ADD("sigma", rec_double(c->sigma));
@@ -234,8 +235,12 @@ static int read_state(cma *c, json_object *o)
 
 	if (rec_get_int(o, "gen", 0, 0, INT64_MAX, &c->gen) < 0 ||
 	    rec_get_int(o, "gen_local", 0, 0, c->gen, &c->gen_local) < 0 ||
-	    rec_get_int(o, "evals", 0, 0, INT64_MAX, &c->evals) < 0 ||
-	    rec_get_int(o, "eigen_evals", 0, 0, c->evals, &c->eigen_evals) < 0 ||
+	    rec_get_int(o, "evals", 0, 0, INT64_MAX, &c->evals) < 0)
+		return -1;
+	/* "told" is new with surrogate models (lq-surr): a state from before told only evaluations. */
+	c->told = c->evals;
+	if (rec_get_int(o, "told", REC_OPTIONAL, c->evals, INT64_MAX, &c->told) < 0 ||
+	    rec_get_int(o, "eigen_evals", 0, 0, c->told, &c->eigen_evals) < 0 ||
 	    jint32(o, "restarts_done", 0, c->restarts, &c->restarts_done) < 0)
 		return -1;
 	if (rec_get_double(o, "sigma", REC_OPEN_LO, 0, INFINITY, &c->sigma) < 0 ||

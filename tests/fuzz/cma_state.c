@@ -72,7 +72,7 @@ static void fz_cma_state(const uint8_t *d, size_t n)
 				f[k] = k == 1 ? NAN : s;
 			}
 			fz_err_clear();
-			int rc = cma_tell(c, f);
+			int rc = cma_tell(c, f, NULL);
 			free(f);
 			free(x);
 			if (rc < 0) {

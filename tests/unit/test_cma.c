@@ -45,7 +45,7 @@ static int step(cma *c, double (*f)(const double *, int), double *fit)
 		fit[k] = f(x, c->n);
 	}
 	free(x);
-	CHECK(cma_tell(c, fit) == 0, "tell: %s", err_get());
+	CHECK(cma_tell(c, fit, NULL) == 0, "tell: %s", err_get());
 	return 0;
 }
 
@@ -332,7 +332,7 @@ static void test_resume_in_process(void)
 				json_object_put(cb);
 			}
 			fill_fitness(a, g, fit);
-			CHECK(cma_tell(a, fit) == 0 && cma_tell(b, fit) == 0, "tell");
+			CHECK(cma_tell(a, fit, NULL) == 0 && cma_tell(b, fit, NULL) == 0, "tell");
 			restarted |= a->restarts_done > 0;
 			gens++;
 		}
@@ -397,7 +397,7 @@ static void test_resume_cli(void)
 			fprintf(p, "{\"id\":\"%s\",\"fitness\":%s}\n", id, rec_fmt_double(num, fit[k]));
 		}
 		CHECK(pclose(p) == 0, "tell gen %lld", g);
-		CHECK(cma_tell(a, fit) == 0, "in-process tell");
+		CHECK(cma_tell(a, fit, NULL) == 0, "in-process tell");
 		gens++;
 	}
 	char *sa = state_str(a), path[600];
@@ -435,7 +435,7 @@ static void test_stops(void)
 		gens++;
 	CHECK(c->stop && !strcmp(c->stop, "maxevals") && c->evals >= 50 && c->evals < 50 + c->lambda,
 	      "maxevals: %s after %lld", c->stop, c->evals);
-	CHECK(cma_ask(c) == 1 && cma_tell(c, fit) == -1 && strstr(err_get(), "stopped"), "stopped: %s", err_get());
+	CHECK(cma_ask(c) == 1 && cma_tell(c, fit, NULL) == -1 && strstr(err_get(), "stopped"), "stopped: %s", err_get());
 	cma_free(c);
 
 	/* ftarget while maximizing: fitness = -sphere must reach -1e-3. */
@@ -451,7 +451,7 @@ static void test_stops(void)
 			cma_candidate_x(c, k, x);
 			fit[k] = -sphere(x, 3);
 		}
-		cma_tell(c, fit);
+		cma_tell(c, fit, NULL);
 	}
 	CHECK(c->stop && !strcmp(c->stop, "ftarget") && c->best_fitness >= -1e-3, "ftarget: %s %g", c->stop, c->best_fitness);
 	cma_free(c);
@@ -501,7 +501,7 @@ static void test_stops(void)
 			cma_candidate_x(c, k, x);
 			fit[k] = x[0] * x[0] + 1e-30 * (x[1] * x[1] + x[2] * x[2]);
 		}
-		cma_tell(c, fit);
+		cma_tell(c, fit, NULL);
 	}
 	double dmax = fmax(c->D[0], fmax(c->D[1], c->D[2])), dmin = fmin(c->D[0], fmin(c->D[1], c->D[2]));
 	CHECK(c->stop && !strcmp(c->stop, "condition") && dmax * dmax / (dmin * dmin) > 1e14,
@@ -556,8 +556,8 @@ static void test_random(void)
 			fit[k] = ellipsoid(x, 7);
 			best = fmin(best, fit[k]);
 		}
-		cma_tell(c, fit);
-		cma_tell(d, fit);
+		cma_tell(c, fit, NULL);
+		cma_tell(d, fit, NULL);
 	}
 	CHECK(!strcmp(c->stop, "maxevals") && c->best_fitness == best, "random: %s best %g vs %g", c->stop,
 	      c->best_fitness, best);
@@ -840,7 +840,7 @@ static int bench(int argc, char **argv)
 				cma_map_weights(c->map, n, x, w);
 				fit[k] = merge_score(&m, w, m.coarse);
 			}
-			cma_tell(c, fit);
+			cma_tell(c, fit, NULL);
 		}
 		cma_map_weights(c->map, n, c->best_x, w);
 		printf("%.3e\n", m.fstar - merge_score(&m, w, 0));
