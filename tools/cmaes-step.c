@@ -49,7 +49,8 @@ static const char usage_text[] =
 	"      --version         print the version\n"
 	"Old spellings, kept for scripts: -n for --dim, -s for --sigma (see recycle(7), OPTIONS).\n"
 	"Fitness of a scored record: \"fitness\" if present, else the mean of \"scores\";\n"
-	"missing, null or NaN ranks worst.\n";
+	"missing, null or NaN ranks worst. A record with \"surrogate\": true holds a model's value\n"
+	"(lq-surr fill): ranked the same, but not an evaluation (--maxevals, status's evals).\n";
 
 enum { O_NAMES = 256, O_X0, O_SEED, O_MAXEVALS, O_MAP, O_MINIMIZE, O_FTARGET, O_TOLFUN,
        O_TOLX, O_TOLFLAT, O_RESTARTS, O_VERSION };

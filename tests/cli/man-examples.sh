@@ -190,6 +190,12 @@ after() {
 		check "tokenize.1: the round trip gives the text back" 'grep -q "^{\"text\":\"Hello world\",\"ids\":\[9906,1917\]}$" ex1.out'
 		check "tokenize.1: BOS first in the pre-tokenized task" 'grep -q "^{\"text_ids\":\[1," tasks/notes-ids.dev.jsonl'
 		check "tokenize.1: the pre-tokenized task scored" 'grep -q "\"n\":{\"notes-ids\":2}" ex3.out' ;;
+	lq-surr.1)
+		check "lq-surr.1: the loop logged its evaluations only, and the model ranked others" \
+			'cmaes-step status s.json | jq -e --argjson n "$(wc -l < all.ndjson)" ".evals == \$n and .modeled > 0 and .evals >= 12" > /dev/null &&
+			 [ "$(jq -s "[.[] | select(.surrogate or (.ll | not))] | length" all.ndjson)" -eq 0 ]'
+		check "lq-surr.1: the pipeline ran CMA-ES with the surrogate" \
+			'jq -e ".surrogate == \"lq\"" work/run.json > /dev/null && [ -s work/cmaes/g0002/modeled.ndjson ] && [ -s work/report.md ]' ;;
 	recycle-optimize.1)
 		check "recycle-optimize.1: answer/ scores on the held-out examples what answer.json says" \
 			'[ "$(sed -n 1p ex1.out)" = "$(sed -n 2p ex1.out)" ] && [ -n "$(sed -n 1p ex1.out)" ]'
