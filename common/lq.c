@@ -257,8 +257,10 @@ static void model_order(lq *m, int lambda, const double *x, const unsigned char 
 }
 
 int lq_plan(lq *m, int lambda, const double *x, const double *y, const unsigned char *have,
-            double tau_threshold, struct lq_plan *p)
+            double tau_threshold, int batch, struct lq_plan *p)
 {
+	if (batch < 1)
+		return err_set("lq: a batch of %d evaluations", batch);
 	int n = m->n, rc = -1, c;
 	int *order = malloc(lambda * sizeof *order);
 	double *val = malloc(lambda * sizeof *val);
@@ -272,7 +274,9 @@ int lq_plan(lq *m, int lambda, const double *x, const double *y, const unsigned 
 	p->tau = NAN;
 	int k = (int)(1 + fmax(0.02 * lambda, 4.0 - m->size));
 	for (;;) {
-		int want = k < lambda ? k : lambda;
+		int want = k > p->nevaluated + batch ? k : p->nevaluated + batch;
+		if (want > lambda)
+			want = lambda;
 		model_order(m, lambda, x, p->evaluated, order, &c, val);
 		int step = want - p->nevaluated;
 		for (int i = 0; i < step && i < c; i++)
@@ -297,6 +301,8 @@ int lq_plan(lq *m, int lambda, const double *x, const double *y, const unsigned 
 			goto out;
 		if (p->tau >= tau_threshold)
 			break;
+		if (k < want)
+			k = want;
 		k += (k + 1) / 2;
 	}
 	if (p->nnext) {

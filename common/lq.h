@@ -55,7 +55,9 @@ double lq_kendall(lq *m, int count);
  * (those of the current step that have no value yet), *nnext their number. Returns 1 when the
  * generation is decided: told[k] is every candidate's value (the true one when evaluated[k], else
  * the model's, shifted) and *tau the last tau computed (NaN when every candidate was evaluated
- * before a tau was needed). -1 (err) on a failed fit. */
+ * before a tau was needed). batch (>= 1): every step evaluates at least that many (or all that
+ * are left), for evaluations that run batch at once; 1 is lq-CMA-ES's rule. -1 (err) on a failed
+ * fit. */
 struct lq_plan {
 	unsigned char *next, *evaluated;   /* (lambda) each */
 	int nnext, nevaluated;
@@ -63,6 +65,6 @@ struct lq_plan {
 	double tau;
 };
 int lq_plan(lq *m, int lambda, const double *x, const double *y, const unsigned char *have,
-            double tau_threshold, struct lq_plan *p);
+            double tau_threshold, int batch, struct lq_plan *p);
 
 #endif

@@ -31,6 +31,8 @@ static const char usage_text[] =
 	"                      \"-\": standard input); records without a finite fitness are skipped\n"
 	"      --tau T         Kendall tau the model must reach on the latest points (default 0.85;\n"
 	"                      above 1: evaluate every candidate)\n"
+	"  -b, --batch N       every step evaluates at least N candidates (or all that are left), for\n"
+	"                      evaluations that run N at once (default 1: lq-CMA-ES's rule)\n"
 	"      --minimize      lower fitness is better (default: higher, as cmaes-step)\n"
 	"  -q, --quiet         fill: no summary line on standard error\n"
 	"  -h, --help          this help\n"
@@ -42,6 +44,7 @@ static const char usage_text[] =
 enum { O_TAU = 256, O_MINIMIZE, O_VERSION };
 static const struct option longopts[] = {
 	{ "archive", required_argument, NULL, 'a' },
+	{ "batch", required_argument, NULL, 'b' },
 	{ "tau", required_argument, NULL, O_TAU },
 	{ "minimize", no_argument, NULL, O_MINIMIZE },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -133,17 +136,18 @@ int main(int argc, char **argv)
 {
 	struct recs arch = { 0 }, cand = { 0 }, scored = { 0 };
 	double tau = LQ_TAU_DEFAULT;
-	int minimize = 0, quiet = 0, ch, narch = 0;
+	int minimize = 0, quiet = 0, ch, narch = 0, batch = 1;
 	const char **archives = NULL;
 	prog_init(argv[0]);
 	/* Options anywhere (GNU getopt permutes): the first operand is the command. */
-	while ((ch = getopt_long(argc, argv, "a:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:b:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			archives = xrealloc(archives, (narch + 1) * sizeof *archives);
 			archives[narch++] = optarg;
 			break;
 		case O_TAU: tau = arg_double("--tau", optarg, -1, INFINITY, 0); break;
+		case 'b': batch = (int)arg_int("--batch", optarg, 1, 1000000); break;
 		case O_MINIMIZE: minimize = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
@@ -237,7 +241,7 @@ int main(int argc, char **argv)
 	p.next = xcalloc(lambda, 1);
 	p.evaluated = xcalloc(lambda, 1);
 	p.told = xmalloc(lambda * sizeof *p.told);
-	int rc = lq_plan(m, lambda, x, y, have, tau, &p);
+	int rc = lq_plan(m, lambda, x, y, have, tau, batch, &p);
 	if (rc < 0)
 		die("%s: %s", argv[optind], err_get());
 	if (!strcmp(cmd, "next")) {

@@ -45,7 +45,7 @@ search() {
 # --- options -----------------------------------------------------------------------------------
 ok_run "--help" lq-surr --help
 missing=
-for o in archive tau minimize quiet help version; do grep -q -- "--$o" out || missing="$missing --$o"; done
+for o in archive batch tau minimize quiet help version; do grep -q -- "--$o" out || missing="$missing --$o"; done
 check "--help mentions every option${missing:+ (missing:$missing)}" '[ -z "$missing" ]'
 ok_run "--version" lq-surr --version
 check "version line" 'grep -q "^lq-surr (recycle) " out'
@@ -101,6 +101,12 @@ for dir in max min; do
 	want=$(lin < mc4.ndjson | jq -s -r "sort_by(.fitness) | $([ $dir = min ] && echo first || echo last) | .id")
 	check "$dir: the step is the model's best, $want" '[ "$(cat ids.$dir)" = "$want" ]'
 done
+
+# --batch 3: the exact model's one evaluation becomes a step of 3, the model's best 3.
+lq-surr next -a marc.ndjson mc4.ndjson > ids.b1 2> /dev/null
+ok_run "--batch 3" lq-surr next --batch 3 -a marc.ndjson mc4.ndjson
+check "--batch 3: 3 ids, the model's best among them" '[ "$(wc -l < out)" -eq 3 ] && grep -qx "$(cat ids.b1)" out'
+fail_run 2 "--batch: '0' is not an integer" "--batch 0" lq-surr next --batch 0 c.ndjson
 
 # --- bad input ---------------------------------------------------------------------------------
 printf '{"id":"x","weights":[1,2]}\n{"id":"x","weights":[1,2]}\n' > dup.ndjson

@@ -68,12 +68,26 @@ check "...to 30 evaluations" '[ "$(jq .evals w/cmaes/state.json)" -ge 30 ]'
 
 fail_run 1 'surrogate: was "lq", now "none"' "the setting is part of the run" \
 	sh "$OPT" -o w -t "$DEV" --surrogate none $ARGS --budget 30 $CK
-ok_run "without a surrogate" sh "$OPT" -o n -t "$DEV" $ARGS $CK
+check "the report says how the search went" 'grep -q "^- search: CMA-ES from the greedy soup on the targets. log-likelihood (--fitness loglik), with the lq-CMA-ES surrogate (lq-surr): [0-9]* more candidates ranked by its model" w/report.md'
+ok_run "the default: lq" sh "$OPT" -o d -t "$DEV" $ARGS $CK
+check "...the same run as --surrogate lq's" '[ "$(jq -r .surrogate d/run.json)" = lq ] && cmp -s d/cmaes/state.json wk/cmaes/state.json'
+ok_run "--surrogate none" sh "$OPT" -o n -t "$DEV" --surrogate none $ARGS $CK
 check "...every candidate evaluated, no modeled file" \
-	'[ "$(jq .evals n/cmaes/state.json)" -eq "$(jq .told n/cmaes/state.json)" ] && [ -z "$(ls n/cmaes/g*/modeled.ndjson 2> /dev/null)" ]'
-jq 'del(.surrogate)' n/run.json > n/run.old && mv n/run.old n/run.json
-ok_run "a run from before --surrogate resumes as none" sh "$OPT" -o n -t "$DEV" --surrogate none $ARGS $CK
-fail_run 1 'surrogate: was "none", now "lq"' "...and refuses lq" sh "$OPT" -o n -t "$DEV" --surrogate lq $ARGS $CK
+	'[ "$(jq .evals n/cmaes/state.json)" -eq "$(jq .told n/cmaes/state.json)" ] && [ -z "$(ls n/cmaes/g*/modeled.ndjson 2> /dev/null)" ] &&
+	 grep -q "^- search: .*, every candidate evaluated$" n/report.md'
+jq 'del(.surrogate) | del(.surrogate_batch)' n/run.json > n/run.old && mv n/run.old n/run.json
+ok_run "a run from before --surrogate resumes with --surrogate none" sh "$OPT" -o n -t "$DEV" --surrogate none $ARGS $CK
+fail_run 1 'surrogate: was "none", now "lq"' "...and is refused under the default, named" sh "$OPT" -o n -t "$DEV" $ARGS $CK
+
+# --surrogate-batch 3: every step evaluates at least 3 (the first generation its 5).
+ok_run "--surrogate-batch 3 with the make runner, -j 3" sh "$OPT" -o b3 -t "$DEV" --surrogate-batch 3 --runner make -j 3 $ARGS $CK
+bad=$(for g in b3/cmaes/g000[1-9]; do n=$(wc -l < $g/told.ndjson); [ "$n" -ge 3 ] || echo "$g: $n"; done)
+check "every generation evaluated at least 3${bad:+ (not: $bad)}" '[ -z "$bad" ] && [ "$(wc -l < b3/cmaes/g0000/told.ndjson)" -eq 5 ]'
+check "...and models some" '[ "$(cat b3/cmaes/g*/modeled.ndjson | wc -l)" -gt 0 ]'
+fail_run 1 'surrogate_batch: was 3, now 1' "the batch is part of the run" sh "$OPT" -o b3 -t "$DEV" --runner make -j 3 $ARGS $CK
+fail_run 2 "surrogate-batch: not a positive integer: 0" "--surrogate-batch 0" sh "$OPT" -o x -t "$DEV" --surrogate-batch 0 $CK
+fail_run 2 "surrogate-batch is for --surrogate lq" "--surrogate-batch without the surrogate" \
+	sh "$OPT" -o x -t "$DEV" --surrogate none --surrogate-batch 2 $CK
 fail_run 2 "surrogate: lq or none, not 'gp'" "an unknown surrogate" sh "$OPT" -o x -t "$DEV" --surrogate gp $CK
 fail_run 2 "needs a value" "--surrogate without a value" sh "$OPT" -o x -t "$DEV" --surrogate
 t_done

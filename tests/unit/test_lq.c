@@ -222,6 +222,7 @@ static lq *model_of(int n, int keep, int points, double (*f)(const double *), rn
 
 /* The archive must be the same at each replay: a copy made fresh each call. */
 static struct { int n, keep, points; uint64_t seed; double (*f)(const double *); } arch;
+static int plan_batch = 1;   /* lq_plan's batch in plan_fresh */
 static lq *fresh(void)
 {
 	rng r;
@@ -232,7 +233,7 @@ static lq *fresh(void)
 static int plan_fresh(int lambda, const double *x, const double *y, const unsigned char *have, struct lq_plan *p)
 {
 	lq *m = fresh();
-	int rc = lq_plan(m, lambda, x, y, have, LQ_TAU_DEFAULT, p);
+	int rc = lq_plan(m, lambda, x, y, have, LQ_TAU_DEFAULT, plan_batch, p);
 	lq_free(m);
 	return rc;
 }
@@ -291,7 +292,7 @@ static void test_plan(void)
 	lq *m = lq_new(n, lambda);
 	double y[10];
 	unsigned char have[10] = { 0 };
-	CHECK(lq_plan(m, lambda, x, y, have, LQ_TAU_DEFAULT, &p) == 0 && p.nnext == 5, "first step: %d (5)", p.nnext);
+	CHECK(lq_plan(m, lambda, x, y, have, LQ_TAU_DEFAULT, 1, &p) == 0 && p.nnext == 5, "first step: %d (5)", p.nnext);
 	for (int k = 0; k < 5; k++)
 		CHECK(p.next[k] == 1, "candidate %d is in the first step", k);
 	lq_free(m);
@@ -377,6 +378,19 @@ static void test_plan(void)
 				      "m + offset %.15g", k, p.told[k], lq_eval(m2, x + k * n) + off);
 		lq_free(m2);
 	}
+
+	/* A batch of 3: the exact model's single evaluation becomes a step of 3 (the model's best
+	 * three); with the bad model the steps are 3, 3 (6), 9 (at least k + ceil(k / 2)), 10. */
+	plan_batch = 3;
+	arch.f = quad3, arch.points = 30;
+	rc = run_plan(lambda, n, x, quad3, NULL, &p, &steps, &first);
+	CHECK(rc == 1 && p.nevaluated == 3 && steps == 1 && first == 3 && p.evaluated[best], "batch 3, exact model: "
+	      "rc %d, %d evaluated in %d steps", rc, p.nevaluated, steps);
+	arch.f = noise_f;
+	rc = run_plan(lambda, n, x, noise_f, NULL, &p, &steps, &first);
+	CHECK(rc == 1 && p.nevaluated == lambda && first == 3, "batch 3, bad model: rc %d, %d evaluated, first %d",
+	      rc, p.nevaluated, first);
+	plan_batch = 1;
 
 	/* Failed evaluations (NaN) are evaluated but not modeled, and told NaN. */
 	unsigned char bad[10] = { 0 };
