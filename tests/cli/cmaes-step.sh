@@ -69,7 +69,7 @@ ok_run "ask again" sh -c 'cmaes-step ask s.json > c2.ndjson'
 cmp_files "asking again prints the same candidates" c.ndjson c2.ndjson
 cmp_files "asking again leaves the state alone" s.asked s.json
 ok_run "status while pending" cmaes-step status s.json
-check "status fields" 'grep -q "^{\"method\":\"cmaes\",\"gen\":0,\"evals\":0,\"lambda\":7,\"restarts\":0,\"sigma\":0.3,\"mean\":{\"x\":\[[^]]*\],\"weights\":{[^}]*}},\"pending\":true,\"best\":null,\"stop\":null}$" out'
+check "status fields" 'grep -q "^{\"method\":\"cmaes\",\"gen\":0,\"evals\":0,\"modeled\":0,\"lambda\":7,\"restarts\":0,\"sigma\":0.3,\"mean\":{\"x\":\[[^]]*\],\"weights\":{[^}]*}},\"pending\":true,\"best\":null,\"stop\":null}$" out'
 check "status: the mean's weights are its x mapped (equal weights at the start)" \
 	'jq -e ".mean.weights | [.[]] | (add - 1 | fabs) < 1e-12 and (max - min) < 1e-12" out > /dev/null'
 

@@ -24,7 +24,7 @@ for s in 1 2 3; do
 done
 DEV='t/echo.dev.jsonl t/add.dev.jsonl t/words.dev.jsonl'
 TEST='t/echo.test.jsonl t/add.test.jsonl t/words.test.jsonl'
-ARGS="--budget 8 --popsize 4 --seed 3 --holdout 0 --no-random -q"
+ARGS="--budget 8 --popsize 4 --seed 3 --holdout 0 --no-random -q --surrogate none"
 
 ok_run "optimize with the default fitness" sh "$OPT" -o w -t "$DEV" --test "$TEST" $ARGS ck/m1 ck/m2 ck/m3
 check "run.json says loglik, the default with -t" '[ "$(jq -r .fitness w/run.json)" = loglik ]'
