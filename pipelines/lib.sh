@@ -91,7 +91,7 @@ model_write() {
 # failed_rec FILE: true when FILE is a record of a failed evaluation (score-one's "failed": true).
 failed_rec() { [ -s "$1" ] && grep -q '"failed":true' "$1" && jq -e '.failed == true' "$1" > /dev/null 2>&1; }
 
-# run_jobs WORK LIST: the one runner of every evaluation. LIST holds jobs, one a line: the
+# run_jobs WORK LIST [part]: the one runner of every evaluation. LIST holds jobs, one a line: the
 # scored record to make, relative to WORK (DIR/ID.json on dev, DIR/ID.test.json on test, from
 # DIR/ID.cand.json). RUNNER (local, make, slurm), JOBS, SLURM_OPTS and LOCAL_RETRY come from
 # the environment. Jobs whose record exists are skipped by score-one, but for records of failed
@@ -99,7 +99,9 @@ failed_rec() { [ -s "$1" ] && grep -q '"failed":true' "$1" && jq -e '.failed == 
 # a job left no record, or when every job of LIST failed (a cause common to all, such as a
 # broken harness or a full disk, is not the candidates' fault: nothing goes to the search, and a
 # rerun retries them). A failed evaluation in a batch where others succeed leaves a record with
-# "failed": true and goes on: the search ranks it worst.
+# "failed": true and goes on: the search ranks it worst. With "part", LIST is a part of a larger
+# batch (a step of a surrogate's generation) whose caller applies the every-failed rule to the
+# whole (all_failed), and a part whose every job failed returns 0.
 run_jobs() {
 	[ -s "$2" ] || return 0
 	# The jobs run in WORK (and on other hosts under Slurm): its absolute path, whatever the caller's.
@@ -114,10 +116,18 @@ run_jobs() {
 	esac
 	_left=$(cd "$1" && while IFS= read -r _j; do [ -s "$_j" ] || printf '%s ' "$_j"; done < "$2")
 	[ -z "$_left" ] || { printf '%s: not scored: %s\n' "$PROG" "$_left" >&2; return 1; }
+	[ "${3:-}" != part ] || return 0
+	all_failed "$1" "$2" "$2"
+}
+
+# all_failed WORK LIST NAME: 0 when a job of LIST (records relative to WORK) succeeded; else 1,
+# with the message that the batch NAME failed as a whole (a cause common to all, not the
+# candidates' fault).
+all_failed() {
 	_ok=$(cd "$1" && while IFS= read -r _j; do failed_rec "$_j" || { printf '%s' "$_j"; break; }; done < "$2")
 	[ -z "$_ok" ] || return 0
 	printf '%s: every evaluation of %s failed (%s), the first: %s; nothing of this batch is used: remove the cause and run again to retry them\n' \
-		"$PROG" "$2" "$(wc -l < "$2" | tr -d ' ')" "$(jq -r '.error' "$1/$(head -n 1 "$2")")" >&2
+		"$PROG" "$3" "$(wc -l < "$2" | tr -d ' ')" "$(jq -r '.error' "$1/$(head -n 1 "$2")")" >&2
 	return 1
 }
 

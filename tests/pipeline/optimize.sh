@@ -35,7 +35,7 @@ for s in 1 2 3 4; do
 done
 DEV='tasks/words.dev.jsonl tasks/sums.dev.jsonl'
 TEST='tasks/words.test.jsonl tasks/sums.test.jsonl'
-ARGS="--budget 12 --popsize 4 --seed 5"
+ARGS="--budget 12 --popsize 4 --seed 5 --surrogate none"
 
 # --- a family with a known optimum -----------------------------------------------------------
 mkdir ko
@@ -121,9 +121,9 @@ ok_run "--version" sh "$OPT" --version
 check "...prints the version" 'grep -q "^optimize (recycle) [0-9]" out'
 
 # A larger budget goes on from where the run stopped, to the state of a run with that budget.
-ok_run "--budget 20 on the finished run" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+ok_run "--budget 20 on the finished run" sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 check "...scored 8 more candidates each" '[ "$(wc -l < w1/scores.ndjson)" = 40 ]'
-ok_run "a run with --budget 20 from the start" sh "$OPT" -q -d w20 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+ok_run "a run with --budget 20 from the start" sh "$OPT" -q -d w20 -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 cmp_files "the extended CMA-ES state equals it" w20/cmaes/state.json w1/cmaes/state.json
 # An interrupted run (killed in CMA-ES) given a larger budget goes on to that budget's state.
 setsid sh "$OPT" -q -d wi -t "$DEV" --test "$TEST" $ARGS -j 2 ck/m1 ck/m2 ck/m3 ck/m4 > /dev/null 2>&1 &
@@ -131,26 +131,26 @@ pid=$!
 i=0; while [ ! -s wi/cmaes/g0000/told.ndjson ] && [ $i -lt 1200 ] && kill -0 $pid 2> /dev/null; do sleep 0.1; i=$((i + 1)); done
 kill -9 -$pid 2> /dev/null; wait $pid 2> /dev/null
 check "a run killed during CMA-ES" '[ -s wi/cmaes/g0000/told.ndjson ] && [ "$(jq .evals wi/cmaes/state.json)" -lt 12 ] && [ ! -e wi/report.md ]'
-ok_run "...given --budget 20" sh "$OPT" -q -d wi -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+ok_run "...given --budget 20" sh "$OPT" -q -d wi -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 5 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 cmp_files "...reaches the state of a run with that budget" w20/cmaes/state.json wi/cmaes/state.json
 ok_run "the make runner (optimize.mk)" env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -f "$TOP/pipelines/optimize.mk" -j 2 \
-	WORK=wmk DEV="$DEV" TEST="$TEST" CKPTS='ck/m1 ck/m2 ck/m3 ck/m4' BUDGET=20 OPTIMIZE_OPTS='--popsize 4 --seed 5 -q'
+	WORK=wmk DEV="$DEV" TEST="$TEST" CKPTS='ck/m1 ck/m2 ck/m3 ck/m4' BUDGET=20 OPTIMIZE_OPTS='--surrogate none --popsize 4 --seed 5 -q'
 cmp_files "...reaches the local runner's state" w20/cmaes/state.json wmk/cmaes/state.json
 fail_run 1 "budget 8 is less than the run's 20" "a smaller budget is refused" \
-	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 8 --surrogate none --popsize 4 --seed 5 ck/m1 ck/m2 ck/m3 ck/m4
 fail_run 1 "other settings \(cmaes_opts: was .*--seed.*\"5\".*now .*\"6\"" "another setting is refused, and named" \
-	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 6 ck/m1 ck/m2 ck/m3 ck/m4
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 6 ck/m1 ck/m2 ck/m3 ck/m4
 fail_run 1 "other settings \(cmaes_opts: was .*0.02.*; x0: was \"greedy\", now \"uniform\"" "...the start too (a run of the old default)" \
-	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 --x0 uniform ck/m1 ck/m2 ck/m3 ck/m4
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 5 --x0 uniform ck/m1 ck/m2 ck/m3 ck/m4
 ok_run "--no-trace-test on the finished run (only the report step changes)" \
-	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --popsize 4 --seed 5 --no-trace-test -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+	sh "$OPT" -q -d w1 -t "$DEV" --test "$TEST" --budget 20 --surrogate none --popsize 4 --seed 5 --no-trace-test -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 check "...no running best scored on test, nothing else scored again" \
 	'[ ! -e w1/cmaes/best-test.ndjson ] && [ ! -e w1/random/best-test.ndjson ] && [ "$(wc -l < w1/scores.ndjson)" = 40 ]'
 
 # The paired bootstrap of answer − best baseline on test, checked against the normal
 # approximation from the same per-example outcomes (a wrong pairing or indexing breaks it).
 ok_run "a run whose answer is CMA-ES's (from greedy, no holdout)" sh "$OPT" -q -d wbs -t "$DEV" --test "$TEST" --budget 16 \
-	--popsize 4 --seed 2 --x0 greedy --sigma 0.1 --no-random --holdout 0 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
+	--surrogate none --popsize 4 --seed 2 --x0 greedy --sigma 0.1 --no-random --holdout 0 -j 2 ck/m1 ck/m2 ck/m3 ck/m4
 line=$(grep "^Best baseline (by its dev score): greedy. Answer − best baseline on test: " wbs/report.md)
 lo=$(printf '%s\n' "$line" | sed -n 's/.*interval \[\([-0-9.]*\), \([-0-9.]*\)\].*/\1/p')
 hi=$(printf '%s\n' "$line" | sed -n 's/.*interval \[\([-0-9.]*\), \([-0-9.]*\)\].*/\2/p')
@@ -165,7 +165,7 @@ check "it says whether the gain is within the noise" 'printf "%s" "$line" | grep
 
 # TIES: every merge (soups, search, answer) uses the merge options, and the report says so.
 # (The base is a relative path: merges run in the directory optimize was started in.)
-ok_run "--merge-opts ties" sh "$OPT" -q -d wt -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 1 \
+ok_run "--merge-opts ties" sh "$OPT" -q -d wt -t "$DEV" --test "$TEST" --budget 8 --surrogate none --popsize 4 --seed 1 \
 	--merge-opts "-m ties -b ck/m1 -d 0.5" ck/m1 ck/m2 ck/m3 ck/m4
 check "TIES: answer/ scores what answer.json says, dev and test" \
 	'[ "$(rescore wt wt/tasks/search/words.dev.jsonl wt/tasks/search/sums.dev.jsonl)" = "$(jq -c .scores wt/answer.json)" ] &&
@@ -264,7 +264,7 @@ cp -r ck/m1 n/runA/checkpoint-500; cp -r ck/m2 n/runB/checkpoint-500
 cp -r ck/m3 'n/lr=1e-3,bs=32'; cp -r ck/m4 'n/step 500'
 cp -r ck/m1 "n/q'uo\"te"; cp -r ck/m2 'n/é-ü'
 ok_run "names from paths: Trainer layout, commas, spaces, =, quotes, non-ASCII" \
-	sh "$OPT" -q -d 'w n' -t "$DEV" --test "$TEST" --budget 8 --popsize 4 --seed 3 -j 2 \
+	sh "$OPT" -q -d 'w n' -t "$DEV" --test "$TEST" --budget 8 --surrogate none --popsize 4 --seed 3 -j 2 \
 	n/runA/checkpoint-500 n/runB/checkpoint-500 'n/lr=1e-3,bs=32' 'n/step 500' "n/q'uo\"te" 'n/é-ü'
 want='["runA-checkpoint-500","runB-checkpoint-500","lr=1e-3,bs=32","step 500","q'"'"'uo\"te","é-ü"]'
 check "the names, unique from the paths" '[ "$(jq -c "[.ckpts[].name]" "w n/run.json")" = "$want" ]'
