@@ -295,6 +295,17 @@ int lq_plan(lq *m, int lambda, const double *x, const double *y, const unsigned 
 		}
 		if (p->nevaluated == lambda)
 			break;
+		/* A generation is not decided on failed evaluations alone: while none of its evaluations
+		 * gave a value, the next step goes on (every candidate failing is then a common cause). */
+		int ok = 0;
+		for (int j = 0; j < lambda && !ok; j++)
+			ok = p->evaluated[j] && isfinite(y[j]);
+		if (!ok) {
+			if (k < want)
+				k = want;
+			k += (k + 1) / 2;
+			continue;
+		}
 		int ntau = (int)fmax(15, fmin(1.2 * p->nevaluated, 0.75 * lambda));
 		p->tau = lq_kendall(m, ntau);
 		if (m->fit_failed && m->fitted)

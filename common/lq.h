@@ -48,7 +48,8 @@ double lq_kendall(lq *m, int count);
 
 /* One generation's decision, replayed from the start of the generation. x: (lambda, n) the
  * candidates' weights; y: (lambda) their true values where have[k] is set (NaN: a failed
- * evaluation, ranked last and not added to the model). The model m is the archive before this
+ * evaluation, ranked last and not added to the model; a generation is not decided before one of
+ * its evaluations gave a value, unless all failed). The model m is the archive before this
  * generation; the evaluated candidates are added to it as the replay goes.
  *
  * Returns 0 when more evaluations are needed: next[k] set for each candidate to evaluate now

@@ -19,7 +19,7 @@ for s in 1 2 3 4; do
 	gen --seed $s --scale 0.5 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o ck/m$s
 done
 DEV='t/echo.dev.jsonl t/add.dev.jsonl'
-ARGS="--budget 20 --popsize 6 --seed 3 --holdout 0 --no-random -q --no-trace-test"
+ARGS="--budget 20 --popsize 6 --seed 3 --holdout 0 --no-random --no-trace-test"
 CK="ck/m1 ck/m2 ck/m3 ck/m4"
 
 ok_run "optimize --surrogate lq" sh "$OPT" -o w -t "$DEV" --surrogate lq $ARGS $CK
@@ -65,6 +65,41 @@ cmp_files "same modeled records" m1 m2
 
 ok_run "a larger budget goes on" sh "$OPT" -o w -t "$DEV" --surrogate lq $ARGS --budget 30 $CK
 check "...to 30 evaluations" '[ "$(jq .evals w/cmaes/state.json)" -ge 30 ]'
+
+# Failures: a wmerge that fails on merges of CMA-ES generation G while the file broken holds
+# "G MODE": MODE once (the first such merge only) or always.
+mkdir wrap
+cat > wrap/wmerge <<WRAP
+#!/bin/sh
+if [ -e "$T_DIR/broken" ]; then
+	read -r g mode < "$T_DIR/broken"
+	case "\$*" in *"/cmaes/\$g/"*)
+		if [ "\$mode" = always ] || [ ! -e "$T_DIR/failed-once" ]; then
+			: > "$T_DIR/failed-once"; echo "wmerge: injected failure" >&2; exit 1
+		fi ;;
+	esac
+fi
+exec "$BIN/wmerge" "\$@"
+WRAP
+chmod +x wrap/wmerge
+# One failure, in a step of one (generation 1's first): the run goes on, the failed candidate is
+# told (it ranks last) and is not modeled.
+echo "g0001 once" > broken
+PATH="$T_DIR/wrap:$PATH" ok_run "a failed evaluation in a step of one does not stop the run" sh "$OPT" -o f1 -t "$DEV" $ARGS $CK
+rm -f broken failed-once
+check "...it is recorded as failed and told, and the run went on" \
+	'[ "$(jq -s "[.[] | select(.failed)] | length" f1/cmaes/g0001/told.ndjson)" -eq 1 ] && [ -s f1/report.md ] &&
+	 [ "$(jq .evals f1/cmaes/state.json)" -ge 20 ]'
+# Every merge of generation 2 fails: the generation stops the run with the first error and
+# nothing of it is told; once the cause is gone, a rerun retries it and ends where wk ended.
+echo "g0002 always" > broken
+PATH="$T_DIR/wrap:$PATH" fail_run 1 "every evaluation of cmaes generation 2 failed \([0-9]*\), the first: candidate g0002-[0-9]* \(dev\): .*injected failure" \
+	"a generation whose every evaluation fails stops the run" sh "$OPT" -o f2 -t "$DEV" $ARGS $CK
+check "...nothing of generation 2 was told" '[ ! -e f2/cmaes/g0002/told.ndjson ] && [ "$(jq .gen f2/cmaes/state.json)" = 2 ]'
+rm -f broken failed-once
+ok_run "the cause gone, the same run again" sh "$OPT" -o f2 -t "$DEV" $ARGS $CK
+check "...retries the failed evaluations" 'grep -q "retrying [0-9]* evaluation(s) of cmaes generation 2 that failed in an earlier run" err'
+cmp_files "...and reaches the uninterrupted run's CMA-ES state" wk/cmaes/state.json f2/cmaes/state.json
 
 fail_run 1 'surrogate: was "lq", now "none"' "the setting is part of the run" \
 	sh "$OPT" -o w -t "$DEV" --surrogate none $ARGS --budget 30 $CK

@@ -392,6 +392,20 @@ static void test_plan(void)
 	      rc, p.nevaluated, first);
 	plan_batch = 1;
 
+	/* The exact model's one evaluation failing: the generation is not decided on it; the next step
+	 * (2 in all) evaluates the next best, and then the tau decides. */
+	{
+		unsigned char b1[10] = { 0 };
+		b1[best] = 1;
+		arch.f = quad3, arch.points = 30;
+		rc = run_plan(lambda, n, x, quad3, b1, &p, &steps, &first);
+		CHECK(rc == 1 && first == 1 && p.nevaluated == 2 && p.evaluated[best] && isnan(p.told[best]),
+		      "a failed first step: rc %d, first %d, %d evaluated", rc, first, p.nevaluated);
+		memset(b1, 1, sizeof b1);
+		rc = run_plan(lambda, n, x, quad3, b1, &p, &steps, &first);
+		CHECK(rc == 1 && p.nevaluated == lambda, "every evaluation failing: %d of %d evaluated", p.nevaluated, lambda);
+	}
+
 	/* Failed evaluations (NaN) are evaluated but not modeled, and told NaN. */
 	unsigned char bad[10] = { 0 };
 	for (int k = 0; k < lambda; k += 2)
