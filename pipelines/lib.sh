@@ -104,6 +104,7 @@ failed_rec() { [ -s "$1" ] && grep -q '"failed":true' "$1" && jq -e '.failed == 
 # whole (all_failed), and a part whose every job failed returns 0.
 run_jobs() {
 	[ -s "$2" ] || return 0
+	_part=${3:-}
 	# The jobs run in WORK (and on other hosts under Slurm): its absolute path, whatever the caller's.
 	set -- "$(cd "$1" && pwd)" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 	_re=$(cd "$1" && while IFS= read -r _j; do
@@ -116,7 +117,7 @@ run_jobs() {
 	esac
 	_left=$(cd "$1" && while IFS= read -r _j; do [ -s "$_j" ] || printf '%s ' "$_j"; done < "$2")
 	[ -z "$_left" ] || { printf '%s: not scored: %s\n' "$PROG" "$_left" >&2; return 1; }
-	[ "${3:-}" != part ] || return 0
+	[ "$_part" != part ] || return 0
 	all_failed "$1" "$2" "$2"
 }
 

@@ -190,7 +190,7 @@ printf '{"text":"abc abc"}\n{"text":"hello hello"}\n' > tasks/words.dev.jsonl
 printf '{"text":"1+7=8"}\n{"text":"2+14=16"}\n' > tasks/sums.dev.jsonl
 for s in 1 2 3; do gen --seed $s --scale 0.5 -t f32 --llama hidden=16,layers=1,vocab=256,ff=32,heads=2,kv=1 -o ck/m$s; done
 DEV='tasks/words.dev.jsonl tasks/sums.dev.jsonl'
-ARGS="--budget 8 --popsize 4 --seed 5 --no-random --holdout 0"
+ARGS="--budget 8 --popsize 4 --seed 5 --no-random --holdout 0 --surrogate none"
 # evalrun that, once, right after scoring candidate g0001-01, signals the whole run
 cat > wrap/evalrun <<WRAP
 #!/bin/sh
