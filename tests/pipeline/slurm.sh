@@ -86,8 +86,11 @@ DEV='tasks/words.dev.jsonl tasks/lens.dev.jsonl'
 ARGS="--budget 8 --popsize 4 --seed 3 --no-random"
 ok_run "optimize --runner local" sh "$OPT" -q -d local -t "$DEV" $ARGS -j 2 ck/m1 ck/m2 ck/m3
 ok_run "optimize --runner slurm" sh "$OPT" -q -d slurm -t "$DEV" $ARGS -j 2 --runner slurm ck/m1 ck/m2 ck/m3
-check "the baselines and every generation ran as job arrays" \
-	'[ -s slurm/baselines/first.sbatch ] && [ "$(ls slurm/cmaes/g*/jobs.sbatch | wc -l)" = 2 ] && ls slurm/cmaes/g0000/jobs.slurm-0.out > /dev/null'
+# (the default search, with the surrogate: every step of a generation an array of its own, the
+# generation's last one left as jobs.sbatch)
+check "the baselines and every generation ran as job arrays ($(ls -d slurm/cmaes/g*/ | wc -l) generations)" \
+	'[ -s slurm/baselines/first.sbatch ] && [ "$(ls slurm/cmaes/g*/jobs.sbatch | wc -l)" = "$(ls slurm/cmaes/g*/told.ndjson | wc -l)" ] &&
+	 [ "$(ls slurm/cmaes/g*/told.ndjson | wc -l)" -ge 3 ] && ls slurm/cmaes/g0000/jobs.slurm-0.out > /dev/null'
 cmp_files "the same CMA-ES state as the local runner" local/cmaes/state.json slurm/cmaes/state.json
 untimed local/scores.ndjson > s1; untimed slurm/scores.ndjson > s2
 cmp_files "the same scores" s1 s2
