@@ -895,14 +895,21 @@ struct head {
 	double scale;
 };
 
-/* log_softmax(z)[t] of one row of V logits: the max subtracted, the exponentials summed in
- * double. */
-static real row_logp(const real *z, int V, int t)
+/* The largest of one row of V logits. */
+static real row_max(const real *z, int V)
 {
 	real mx = z[0];
 	for (int j = 1; j < V; j++)
 		if (z[j] > mx)
 			mx = z[j];
+	return mx;
+}
+
+/* log_softmax(z)[t] of one row of V logits: the max subtracted, the exponentials summed in
+ * double. */
+static real row_logp(const real *z, int V, int t)
+{
+	real mx = row_max(z, V);
 	double sum = 0, zt = z[t] - mx;
 	for (int j = 0; j < V; j++)
 		sum += EXP(z[j] - mx);
@@ -924,10 +931,7 @@ static void head_item(void *ctx, int item, int tid)
 		hd->out[item] = row_logp(z, V, t);
 		return;
 	}
-	real mx = z[0];
-	for (int j = 1; j < V; j++)
-		if (z[j] > mx)
-			mx = z[j];
+	real mx = row_max(z, V);
 	double sum = 0, zt = z[t] - mx;
 	for (int j = 0; j < V; j++)
 		sum += z[j] = EXP(z[j] - mx);

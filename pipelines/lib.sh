@@ -107,9 +107,7 @@ run_jobs() {
 	_part=${3:-}
 	# The jobs run in WORK (and on other hosts under Slurm): its absolute path, whatever the caller's.
 	set -- "$(cd "$1" && pwd)" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
-	_re=$(cd "$1" && while IFS= read -r _j; do
-		if failed_rec "$_j"; then rm -f "$_j"; printf x; fi; done < "$2")
-	[ -z "$_re" ] || say "retrying ${#_re} evaluation(s) of $(basename "$2") that failed in an earlier run"
+	retry_failed "$1" "$2" "$(basename "$2")"
 	case ${RUNNER:-local} in
 	local) run_local "$1" "$2" ;;
 	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
@@ -119,6 +117,14 @@ run_jobs() {
 	[ -z "$_left" ] || { printf '%s: not scored: %s\n' "$PROG" "$_left" >&2; return 1; }
 	[ "$_part" != part ] || return 0
 	all_failed "$1" "$2" "$2"
+}
+
+# retry_failed WORK LIST NAME: removes the records of failed evaluations among LIST's jobs
+# (relative to WORK), so that they are scored again, and says how many of NAME's there were.
+retry_failed() {
+	_re=$(cd "$1" && while IFS= read -r _j; do
+		if failed_rec "$_j"; then rm -f "$_j"; printf x; fi; done < "$2")
+	[ -z "$_re" ] || say "retrying ${#_re} evaluation(s) of $3 that failed in an earlier run"
 }
 
 # all_failed WORK LIST NAME: 0 when a job of LIST (records relative to WORK) succeeded; else 1,

@@ -214,11 +214,12 @@ int main(int argc, char **argv)
 	double *x = xmalloc((size_t)lambda * dim * sizeof *x), *y = xmalloc(lambda * sizeof *y);
 	unsigned char *have = xcalloc(lambda, 1);
 	int *rec_of = xmalloc(lambda * sizeof *rec_of);
+	const char **ids = xmalloc(lambda * sizeof *ids);
 	for (int k = 0; k < lambda; k++) {
-		const char *id = id_of(cand.r[k], cand.where[k]);
+		ids[k] = id_of(cand.r[k], cand.where[k]);
 		for (int j = 0; j < k; j++)
-			if (!strcmp(id, id_of(cand.r[j], cand.where[j])))
-				die("%s: duplicate candidate id \"%s\"", cand.where[k], id);
+			if (!strcmp(ids[k], ids[j]))
+				die("%s: duplicate candidate id \"%s\"", cand.where[k], ids[k]);
 		weights_of(cand.r[k], cand.where[k], x + (size_t)k * dim);
 		y[k] = NAN;
 		rec_of[k] = -1;
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < scored.n; r++) {
 		const char *id = id_of(scored.r[r], scored.where[r]);
 		int k = 0;
-		while (k < lambda && strcmp(id, id_of(cand.r[k], cand.where[k])))
+		while (k < lambda && strcmp(id, ids[k]))
 			k++;
 		if (k == lambda)
 			die("%s: id \"%s\" is not one of the candidates of %s", scored.where[r], id, argv[optind]);
@@ -247,13 +248,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "next")) {
 		for (int k = 0; k < lambda; k++)
 			if (p.next[k])
-				printf("%s\n", id_of(cand.r[k], cand.where[k]));
+				printf("%s\n", ids[k]);
 	} else {
 		if (rc == 0) {
 			for (int k = 0; k < lambda; k++)
 				if (p.next[k])
 					die("%s: the generation is not decided: candidate \"%s\" is to be evaluated first "
-					    "(lq-surr next)", argv[optind], id_of(cand.r[k], cand.where[k]));
+					    "(lq-surr next)", argv[optind], ids[k]);
 		}
 		int modeled = 0;
 		for (int k = 0; k < lambda; k++) {
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 	free(y);
 	free(have);
 	free(rec_of);
+	free(ids);
 	free(p.next);
 	free(p.evaluated);
 	free(p.told);
