@@ -27,12 +27,56 @@ atomic_write() {
 	if cat > "$_t"; then mv -f "$_t" "$1"; else rm -f "$_t"; return 1; fi
 }
 
-# lock_workdir DIR: hold DIR/lock for the life of this process (fd 9); a second run fails.
-# Children are started with 9>&- so a killed run leaves no holder behind.
+# lock_workdir DIR: hold DIR/lock (fd 9) for the life of this process and of every process it
+# starts, which inherit the descriptor: a second run fails while anything of this one still runs,
+# even when this one was killed alone (kill -9 PID) and its children went on.
 lock_workdir() {
 	exec 9> "$1/lock" || die "$1/lock: cannot open"
 	command -v flock > /dev/null || die "flock (util-linux) is needed for the work-directory lock"
-	flock -n 9 || die "$1: another run holds this work directory (lock: $1/lock)"
+	flock -n 9 && return 0
+	# Who holds it, on this host: the processes whose descriptor 9 is the lock.
+	_l=$(cd "$1" && pwd -P)/lock
+	_h=$(for _p in /proc/[0-9]*; do
+		[ "${_p#/proc/}" != $$ ] && [ "$(readlink "$_p/fd/9" 2> /dev/null)" = "$_l" ] && printf ' %s' "${_p#/proc/}"; done)
+	die "$1: another run holds this work directory (lock: $1/lock${_h:+; the processes holding it here:$_h})"
+}
+
+# run_child CMD...: CMD (a command or a function) as this script's one child, waited for, so that
+# a TERM, INT or HUP sent to the script alone (kill PID, timeout, a batch system) stops CMD and
+# everything CMD started (with TERM) before the script dies of the same signal, as when the whole
+# process group is signalled. (A shell runs a trap only once its foreground child has ended: so
+# the child runs in the background, with the script's standard input, and the shell waits for it;
+# a background child ignores INT, hence TERM for the tree.)
+# ON_SIGNAL, when set, is run (eval) first: to cancel what the tree cannot reach (a Slurm job).
+_child=
+run_child() {
+	if [ -z "${_traps:-}" ]; then
+		_traps=1
+		{ command exec 8<&0; } 2> /dev/null || exec 8< /dev/null
+		trap 'on_signal TERM' TERM
+		trap 'on_signal INT' INT
+		trap 'on_signal HUP' HUP
+	fi
+	"$@" 0<&8 8<&- &
+	_child=$!
+	wait "$_child"
+	_crc=$?
+	_child=
+	return $_crc
+}
+on_signal() {
+	trap - "$1"
+	[ -z "${ON_SIGNAL:-}" ] || eval "$ON_SIGNAL"
+	[ -z "$_child" ] || kill_tree TERM "$_child"
+	kill -"$1" $$
+}
+# kill_tree SIG PID: PID and every process under it, each stopped while its children are listed
+# (a stopped process starts no other), the deepest first.
+kill_tree() {
+	kill -STOP "$2" 2> /dev/null || return 0
+	for _p in $(ps -o pid= --ppid "$2" 2> /dev/null); do kill_tree "$1" "$_p"; done
+	kill -"$1" "$2" 2> /dev/null
+	kill -CONT "$2" 2> /dev/null
 }
 
 # shquote WORD: WORD as one shell word, single-quoted (for eval and generated scripts).
@@ -109,8 +153,8 @@ run_jobs() {
 	set -- "$(cd "$1" && pwd)" "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 	retry_failed "$1" "$2" "$(basename "$2")"
 	case ${RUNNER:-local} in
-	local) run_local "$1" "$2" ;;
-	make) ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
+	local) run_child run_local "$1" "$2" ;;
+	make) run_child ${MAKE:-make} -s -C "$1" -f "$here/optimize.mk" score JOBLIST="$2" SCORE_ONE="$here/score-one" ;;
 	slurm) run_slurm "$1" "$2" || return 1 ;;
 	esac
 	_left=$(cd "$1" && while IFS= read -r _j; do [ -s "$_j" ] || printf '%s ' "$_j"; done < "$2")
@@ -155,15 +199,17 @@ if [ \$rc -gt 128 ]; then echo "score-one (\$job) was killed by signal \$((rc - 
 elif [ \$rc -ne 0 ]; then echo "score-one (\$job) exited \$rc on \$(hostname)" >&2; fi
 exit \$rc
 ARRAY
+	# A signal to this script cancels the array: sbatch --wait, killed, leaves it running.
+	ON_SIGNAL="slurm_cancel $(shquote "$_d/$_tag.sbatch.out")"
 	# shellcheck disable=SC2086
-	sbatch --wait --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \
+	run_child sbatch --wait --job-name="recycle-$_tag" --array=0-$((_n - 1))%"${JOBS:-1}" \
 		--output="$_d/$_tag.slurm-%a.out" ${SLURM_OPTS:-} "$_d/$_tag.sbatch" > "$_d/$_tag.sbatch.out" 2>&1
 	_rc=$?
+	ON_SIGNAL=
 	_bad=$(_i=0; while IFS= read -r _j; do
 		[ -s "$1/$_j" ] || printf '%s\n' "$_i:$_j"; _i=$((_i + 1)); done < "$2")
 	[ $_rc -eq 0 ] && [ -z "$_bad" ] && return 0
-	# The array's job id, from sbatch's "Submitted batch job N" (none when sbatch refused it).
-	_id=$(sed -n 's/^Submitted batch job \([0-9][0-9]*\).*/\1/p' "$_d/$_tag.sbatch.out" | head -n 1)
+	_id=$(slurm_job "$_d/$_tag.sbatch.out")
 	{
 		printf '%s: Slurm job array %s%s (%s) failed: sbatch exited %s: %s\n' "$PROG" "recycle-$_tag" "${_id:+ (job $_id)}" "$2" "$_rc" \
 			"$(grep -v '^Submitted batch job' "$_d/$_tag.sbatch.out" | tail -n 3 | tr '\n' ' ')"
@@ -176,6 +222,16 @@ ARRAY
 	[ -n "${LOCAL_RETRY:-}" ] || return 1
 	say "--local-retry: scoring what the array left here"
 	run_local "$1" "$2"
+}
+
+# slurm_job OUT: the job id in sbatch's output OUT ("Submitted batch job N"); none when sbatch
+# refused the job or was stopped before it was submitted.
+slurm_job() { sed -n 's/^Submitted batch job \([0-9][0-9]*\).*/\1/p' "$1" 2> /dev/null | head -n 1; }
+
+# slurm_cancel OUT: scancel the job sbatch submitted, if it did.
+slurm_cancel() {
+	_id=$(slurm_job "$1")
+	[ -z "$_id" ] || scancel "$_id" 2> /dev/null || :
 }
 
 # run_local WORK LIST: the jobs of LIST here, JOBS at once.

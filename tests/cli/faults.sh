@@ -224,4 +224,49 @@ for sig in TERM KILL; do
 	check "optimize after SIG$sig: the $scored records scored before it are kept as they were" '[ $scored -ge 4 ] && [ $kept -eq $scored ]'
 	check "optimize after SIG$sig: no temporary left" '[ -z "$(find w$sig -name "*.tmp*" -o -name "*.err.*" -o -name "*.st.*")" ]'
 done
+
+# ---- optimize signalled alone (kill PID, not its process group) ----
+# evalrun that, once, while candidate $HOLD_AT is scored, says so and waits for $T_DIR/$HOLD.go.
+cat > wrap/evalrun <<WRAP
+#!/bin/sh
+for a; do case \$a in *\$HOLD_AT.cand.json)
+	[ -e "$T_DIR/\$HOLD.held" ] || { : > "$T_DIR/\$HOLD.held"; i=0; while [ ! -e "$T_DIR/\$HOLD.go" ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; } ;;
+esac; done
+exec "$BIN/evalrun" "\$@"
+WRAP
+# run_held NAME [CAND]: optimize in wNAME, in the background ($pid, a session of its own, SIGINT
+# not ignored as an asynchronous command's is), until it waits in candidate CAND's evaluation
+# (default g0001-01).
+run_held() {
+	HOLD=$1 HOLD_AT=${2:-g0001-01} PATH="$T_DIR/wrap:$PATH" setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$ARGV[0]: $!\n"' sh "$OPT" -q -d w$1 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 > /dev/null 2> $1.err &
+	pid=$!
+	i=0; while [ ! -e $1.held ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+}
+# left DIR: the processes still running whose command line names DIR.
+left() { pgrep -a -f -- "$T_DIR/$1"; }
+for sig in TERM INT HUP; do
+	run_held alone$sig
+	kill -$sig $pid; { wait $pid; } 2> /dev/null; rc=$?
+	sleep 0.5
+	check "optimize sent SIG$sig alone: it dies of it (status $rc)" '[ -e alone$sig.held ] && [ $rc -gt 128 ] && [ "$(kill -l $((rc - 128)))" = $sig ]'
+	check "optimize sent SIG$sig alone: nothing it started still runs" '[ -z "$(left walone$sig)" ]'
+	ok_run "optimize after SIG$sig alone: a rerun resumes to the end" sh "$OPT" -q -d walone$sig -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
+	untimed walone$sig/scores.ndjson > s.alone
+	cmp_files "optimize after SIG$sig alone: same scores as the uninterrupted run" s.ref s.alone
+done
+# SIGKILL cannot be passed on: the run's children go on, and hold the lock, until the search sees
+# at the next generation that optimize is gone.
+run_held aloneKILL g0000-01
+kill -KILL $pid; { wait $pid; } 2> /dev/null
+fail_run 1 "another run holds this work directory \(lock: .*; the processes holding it here: [0-9]" "optimize killed alone (-9) while its children run: a rerun is refused, naming them" \
+	sh "$OPT" -q -d waloneKILL -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
+check "... and it did not touch the run" '[ -n "$(left waloneKILL)" ] && [ ! -e waloneKILL/report.md ]'
+: > aloneKILL.go
+flock -w 120 waloneKILL/lock true
+check "...the search stopped at the next generation" '[ "$(jq .evals waloneKILL/cmaes/state.json)" -eq 4 ] &&
+	grep -q "search: the run that started it (process [0-9]*) is gone: stopping before generation 1" aloneKILL.err'
+ok_run "optimize killed alone (-9): once its children ended, a rerun resumes to the end" sh "$OPT" -q -d waloneKILL -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
+untimed waloneKILL/scores.ndjson > s.alone
+cmp_files "optimize killed alone (-9): same scores as the uninterrupted run" s.ref s.alone
+cmp_files "optimize killed alone (-9): same final state" wref/cmaes/state.json waloneKILL/cmaes/state.json
 t_done

@@ -118,6 +118,33 @@ check "...the harness under Slurm gives its answer: weights, dev and test scores
 	'jq -n -e --slurpfile b bl/answer.json --slurpfile h hs/answer.json "\$b[0].weights == \$h[0].weights and
 		\$b[0].scores.pick == \$h[0].scores.suite and \$b[0].test_scores.pick == \$h[0].test_scores.suite" > /dev/null'
 
+# optimize signalled alone (kill PID, as a batch system or timeout does) while a job array runs:
+# the array is cancelled (sbatch --wait, killed, would leave it running and writing into the run),
+# nothing of the run goes on, and a rerun resumes to the uninterrupted run's state. evalrun holds
+# candidate g0000-01's evaluation until the test is done looking (at most 60 s).
+mkdir wrap
+cat > wrap/evalrun <<WRAP
+#!/bin/sh
+for a; do case \$a in *g0000-01.cand.json)
+	[ -e "$T_DIR/held" ] || { : > "$T_DIR/held"; i=0; while [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done; } ;;
+esac; done
+exec "$BIN/evalrun" "\$@"
+WRAP
+chmod +x wrap/evalrun
+ok_run "optimize --runner local --surrogate none" sh "$OPT" -q -d localn -t "$DEV" $ARGS -j 2 --surrogate none ck/m1 ck/m2 ck/m3
+PATH="$T_DIR/wrap:$PATH" setsid sh "$OPT" -q -d cancel -t "$DEV" $ARGS -j 2 --runner slurm --surrogate none ck/m1 ck/m2 ck/m3 \
+	> /dev/null 2> cancel.err &
+pid=$!
+i=0; while [ ! -e held ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+check "a job array holds candidate g0000-01" '[ -e held ] && [ -n "$(squeue -h -n recycle-jobs)" ]'
+kill -TERM $pid; { wait $pid; } 2> /dev/null; rc=$?
+i=0; while [ -n "$(squeue -h)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "optimize sent SIGTERM alone: it dies of it (status $rc)" '[ $rc -eq 143 ]'
+check "...the job array is cancelled ($(squeue -h | wc -l) jobs left)" '[ -z "$(squeue -h)" ]'
+check "...nothing of the run still runs" '[ -z "$(ps -eo args= | grep -F "$T_DIR/cancel" | grep -v grep)" ]'
+ok_run "...a rerun resumes to the end" sh "$OPT" -q -d cancel -t "$DEV" $ARGS -j 2 --runner slurm --surrogate none ck/m1 ck/m2 ck/m3
+cmp_files "...the same CMA-ES state as the uninterrupted run" localn/cmaes/state.json cancel/cmaes/state.json
+
 # A task that dies without leaving a record (its score-one killed, as by a node failure): an
 # error naming the array's job id, the task, its job and its output.
 cat > die <<'EOF'
