@@ -236,24 +236,31 @@ exec "$BIN/evalrun" "\$@"
 WRAP
 # run_held NAME [CAND]: optimize in wNAME, in the background ($pid, a session of its own, SIGINT
 # not ignored as an asynchronous command's is), until it waits in candidate CAND's evaluation
-# (default g0001-01).
+# (default g0001-01); $RUNOPTS: more options.
+RUNOPTS=
 run_held() {
-	HOLD=$1 HOLD_AT=${2:-g0001-01} PATH="$T_DIR/wrap:$PATH" setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$ARGV[0]: $!\n"' sh "$OPT" -q -d w$1 -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3 > /dev/null 2> $1.err &
+	# shellcheck disable=SC2086 # $ARGS, $RUNOPTS: options, one word each
+	HOLD=$1 HOLD_AT=${2:-g0001-01} PATH="$T_DIR/wrap:$PATH" setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "$ARGV[0]: $!\n"' \
+		sh "$OPT" -q -d w$1 -t "$DEV" $ARGS $RUNOPTS ck/m1 ck/m2 ck/m3 > /dev/null 2> $1.err &
 	pid=$!
 	i=0; while [ ! -e $1.held ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 }
 # left DIR: the processes still running whose command line names DIR.
 left() { pgrep -a -f -- "$T_DIR/$1"; }
-for sig in TERM INT HUP; do
-	run_held alone$sig
+# (TERM again with the make runner: the sub-make's tree.)
+for sig in TERM INT HUP TERM-make; do
+	name=alone$sig RUNOPTS='' how=''
+	[ "$sig" != TERM-make ] || { sig=TERM RUNOPTS='--runner make -j 2' how=' (--runner make)'; }
+	run_held $name
 	kill -$sig $pid; { wait $pid; } 2> /dev/null; rc=$?
 	sleep 0.5
-	check "optimize sent SIG$sig alone: it dies of it (status $rc)" '[ -e alone$sig.held ] && [ $rc -gt 128 ] && [ "$(kill -l $((rc - 128)))" = $sig ]'
-	check "optimize sent SIG$sig alone: nothing it started still runs" '[ -z "$(left walone$sig)" ]'
-	ok_run "optimize after SIG$sig alone: a rerun resumes to the end" sh "$OPT" -q -d walone$sig -t "$DEV" $ARGS ck/m1 ck/m2 ck/m3
-	untimed walone$sig/scores.ndjson > s.alone
-	cmp_files "optimize after SIG$sig alone: same scores as the uninterrupted run" s.ref s.alone
+	check "optimize sent SIG$sig alone$how: it dies of it (status $rc)" '[ -e $name.held ] && [ $rc -gt 128 ] && [ "$(kill -l $((rc - 128)))" = $sig ]'
+	check "optimize sent SIG$sig alone$how: nothing it started still runs" '[ -z "$(left w$name)" ]'
+	ok_run "optimize after SIG$sig alone$how: a rerun resumes to the end" sh "$OPT" -q -d w$name -t "$DEV" $ARGS $RUNOPTS ck/m1 ck/m2 ck/m3
+	untimed w$name/scores.ndjson > s.alone
+	cmp_files "optimize after SIG$sig alone$how: same scores as the uninterrupted run" s.ref s.alone
 done
+RUNOPTS=
 # SIGKILL cannot be passed on: the run's children go on, and hold the lock, until the search sees
 # at the next generation that optimize is gone.
 run_held aloneKILL g0000-01
