@@ -141,7 +141,7 @@ kill -TERM $pid; { wait $pid; } 2> /dev/null; rc=$?
 i=0; while [ -n "$(squeue -h)" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "optimize sent SIGTERM alone: it dies of it (status $rc)" '[ $rc -eq 143 ]'
 check "...the job array is cancelled ($(squeue -h | wc -l) jobs left)" '[ -z "$(squeue -h)" ]'
-check "...nothing of the run still runs" '[ -z "$(ps -eo args= | grep -F "$T_DIR/cancel" | grep -v grep)" ]'
+check "...nothing of the run still runs" '! pgrep -f -- "$T_DIR/cancel" > /dev/null'
 ok_run "...a rerun resumes to the end" sh "$OPT" -q -d cancel -t "$DEV" $ARGS -j 2 --runner slurm --surrogate none ck/m1 ck/m2 ck/m3
 cmp_files "...the same CMA-ES state as the uninterrupted run" localn/cmaes/state.json cancel/cmaes/state.json
 
