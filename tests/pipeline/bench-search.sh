@@ -65,13 +65,17 @@ jq -r '.ckpts[].path' "$r" | xargs -d '\n' wmerge -q -w @w1.json |
 want=$(mean t1.json)
 got=$(jq -r 'select(.method == "random" and .seed == 1 and .budget == 4) | .test' w/results.ndjson)
 check "its test score ($want) is results.ndjson's ($got)" '[ -n "$want" ] && [ "$want" = "$got" ]'
-# The fresh dev score: the same model on the dev examples after the first 10.
-for t in add copy seq; do awk 'NF && ++k > 10' w/zoo-small-b/tasks/$t.dev.jsonl > $t.fresh.jsonl; done
+# The fresh dev score: the same model on the dev examples after the last one a search scored: the
+# 10th of the four in five that optimize's --holdout 5 leaves it, the 12th example.
+for t in add copy seq; do awk 'NF && ++k > 12' w/zoo-small-b/tasks/$t.dev.jsonl > $t.fresh.jsonl; done
+check "the searches scored the first 12 examples less the 5th and the 10th" \
+	'[ "$(jq -r ".search[0]" w/b-limit10/paper/seed-1/run.json | xargs awk "NF && ++k <= 10")" = "$(awk "NF && ++k <= 12 && k % 5" w/zoo-small-b/tasks/add.dev.jsonl)" ]'
+check "the fresh examples are those after the 12th" 'cmp -s add.fresh.jsonl w/b/fresh-after-12/tasks/add.dev.jsonl'
 jq -r '.ckpts[].path' "$r" | xargs -d '\n' wmerge -q -w @w1.json |
 	evalrun -q -t add.fresh.jsonl -t copy.fresh.jsonl -t seq.fresh.jsonl - > f1.json
 want=$(mean f1.json)
 got=$(jq -r 'select(.method == "random" and .seed == 1 and .budget == 4) | .fresh' w/results.ndjson)
-check "its fresh dev score ($want), on dev's examples after the first 10, is results.ndjson's ($got)" \
+check "its fresh dev score ($want), on dev's examples after the 12th, is results.ndjson's ($got)" \
 	'[ -n "$want" ] && [ "$want" = "$got" ] && [ "$(jq -r .n.add f1.json)" -gt 0 ]'
 check "the table has the fresh column" 'grep -q "^| family | method | evaluations | dev median \[min, max\] | test median \[min, max\] | fresh dev median \[min, max\] | seeds |$" table1'
 check "the paper at 15 counts 15 evaluations (of 22)" '[ "$(jq -r "select(.method == \"paper\" and .budget == 15 and .seed == 1) | .evals" w/results.ndjson)" = 15 ] &&
