@@ -525,13 +525,16 @@ static int score_gen(struct llama_model *m, const task *t, const struct eval_opt
 	}
 	if (eval_match_next(m, s, n, o->batch, agree, next, ll, &r->tokens, o->pg) < 0)
 		goto out;
-	double hits = 0, lsum = 0, lcount = 0;
+	double hits = 0, lsum = 0, lcount = 0, ssum = 0;
 	for (size_t i = 0; ll && i < n; i++) {
 		lsum += ll[i];
 		lcount += (double)s[i].ncont;
+		ssum += s[i].ncont > 0 ? fmin(1, 2 * exp(ll[i])) : 0;
 	}
-	if (ll)
+	if (ll) {
 		r->ll = lcount > 0 ? lsum / lcount : NAN;
+		r->soft = ssum / (double)n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int hit = s[i].ncont > 0 && agree[i] == s[i].ncont;
 		/* A task with a tokenizer is judged as text, the target's (the text of its tokens, or the
@@ -590,7 +593,7 @@ static int score_mc(struct llama_model *m, const task *t, const struct eval_opts
 	}
 	if (eval_loglik_shared(m, s, ns, o->batch, ll, &r->tokens, o->pg) < 0)
 		goto out;
-	double hits = 0, lsum = 0;
+	double hits = 0, lsum = 0, ssum = 0;
 	at = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const task_example *e = &t->ex[i];
@@ -606,14 +609,17 @@ static int score_mc(struct llama_model *m, const task *t, const struct eval_opts
 			for (int c = 0; c < e->nchoice; c++)
 				z += exp(ll[at + c] - mx);
 			lsum += ll[at + e->answer] - mx - log(z);
+			ssum += fmin(1, 2 * exp(ll[at + e->answer] - mx) / z);
 		}
 		if (each)
 			each[i] = hit;
 		at += (size_t)e->nchoice;
 	}
 	r->score = hits / (double)t->n;
-	if (o->loglik)
+	if (o->loglik) {
 		r->ll = lsum / (double)t->n;
+		r->soft = ssum / (double)t->n;
+	}
 	rc = 0;
 out:
 	free(s);
@@ -648,7 +654,7 @@ static int score_text(struct llama_model *m, const task *t, const struct eval_op
 	}
 	r->score = sum / count;
 	if (o->loglik)
-		r->ll = r->score;
+		r->ll = r->soft = r->score;
 	rc = 0;
 out:
 	free(s);
@@ -739,9 +745,12 @@ int eval_builtin(const char *arg, const char *const *tasks, int ntasks, const st
 		}
 		eval_rec_score(rec, tk[i]->name, r.score, (long)r.n);
 		eval_rec_examples(rec, tk[i]->name, each, r.n, o->per_example);
-		if (o->loglik)
+		if (o->loglik) {
 			rec_set(sub_object(rec, "ll"), tk[i]->name,
 			        isfinite(r.ll) ? rec_double(r.ll) : NULL);
+			rec_set(sub_object(rec, "soft"), tk[i]->name,
+			        isfinite(r.soft) ? rec_double(r.soft) : NULL);
+		}
 		free(each);
 		tokens += (double)r.tokens;
 	}

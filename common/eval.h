@@ -125,6 +125,12 @@ struct eval_result {
 	                         * multiple choice: the mean over examples of the log-probability of
 	                         * the answer among the choices, ll_answer − log Σ_c exp(ll_c);
 	                         * text: the score itself. Else 0. */
+	double soft;            /* with o->loglik, a soft score, on the score's scale: the mean over
+	                         * the examples of min(1, 2 P), P the probability of the whole target
+	                         * given the prompt (generation; 0 for a target not run) or of the
+	                         * answer among the choices (multiple choice): 1 where P > 1/2, which
+	                         * makes every target token, or the answer, the argmax, so the
+	                         * example is surely right; text: the score itself. Else 0. */
 };
 
 /* Scores task t (loaded for m's vocabulary). each (NULL, or room for t->n) receives every

@@ -104,7 +104,9 @@ evalrun -t t/cmp.dev.jsonl -t t/seq.dev.jsonl m > plain
 ok_run "--loglik" evalrun --loglik -t t/cmp.dev.jsonl -t t/seq.dev.jsonl m
 check "...\"ll\" for each task, a log-likelihood (negative), the scores as without it" \
 	'jq -e "(.ll | keys) == [\"cmp\", \"seq\"] and all(.ll[]; type == \"number\" and . < 0)" out > /dev/null &&
-	[ "$(obj scores out)" = "$(obj scores plain)" ] && [ "$(jq -c "del(.ll, .eval)" out)" = "$(jq -c "del(.eval)" plain)" ]'
+	[ "$(obj scores out)" = "$(obj scores plain)" ] && [ "$(jq -c "del(.ll, .soft, .eval)" out)" = "$(jq -c "del(.eval)" plain)" ]'
+check "...and \"soft\": for cmp in (0, 1], for the text task seq its score" \
+	'jq -e "(.soft | keys) == [\"cmp\", \"seq\"] and .soft.cmp > 0 and .soft.cmp <= 1 and .soft.seq == .scores.seq" out > /dev/null'
 fail_run 2 "are for the built-in evaluator" "--loglik with --exec" evalrun --loglik --exec true m
 check "-r: no ckpt field added" '! grep -q "\"ckpt\"" out'
 ok_run "-r @- with a directory checkpoint" sh -c 'evalrun -r @- -t t/cmp.dev.jsonl m < cand.json'

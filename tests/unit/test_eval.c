@@ -667,7 +667,8 @@ static void test_task_metrics(void)
 			CHECK(close_rel(each[i], per[i], 1e-4), "text example %d: %g vs %g", i, each[i], per[i]);
 		CHECK(r.ll == 0, "text: ll %g without loglik", r.ll);
 		o.loglik = 1;
-		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.ll == r.score, "text: ll %g, score %g", r.ll, r.score);
+		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.ll == r.score && r.soft == r.score,
+		      "text: ll %g, soft %g, score %g", r.ll, r.soft, r.score);
 	}
 	task_free(tk);
 
@@ -676,7 +677,8 @@ static void test_task_metrics(void)
 	b.n = 0;
 	ntok = 0;
 	int nex = 0;
-	double mcll = 0;   /* Σ log P(answer among the choices) */
+	double mcll = 0, mcs = 0;   /* Σ log P(answer among the choices), Σ min(1, 2 P(answer)) */
+	int mcsure = 0;             /* examples with P(answer) > 1/2 */
 	while (nex < 12) {
 		size_t np = 1 + rng_below(&trng, 8);
 		int nc = 2 + (int)rng_below(&trng, 3);
@@ -699,6 +701,8 @@ static void test_task_metrics(void)
 			for (int c = 0; c < nc; c++)
 				z += exp(ll[c]);
 			mcll += ll[ans] - log(z);
+			mcs += fmin(1, 2 * exp(ll[ans]) / z);
+			mcsure += exp(ll[ans]) / z > 0.5;
 			sb_printf(&b, "{\"prompt_ids\":");
 			sb_ids(&b, p, np);
 			sb_printf(&b, ",\"choices_ids\":[");
@@ -715,6 +719,7 @@ static void test_task_metrics(void)
 		for (int c = 0; c < nc; c++)
 			free(ch[c]);
 	}
+	CHECK(mcsure > 0, "mc: no answer with P > 1/2, so soft's clamp goes untested");
 	tk = task_load(write_file("mc.jsonl", b.s), V, 0);
 	CHECK(tk, "%s", err_get());
 	for (int batch = 1; tk && batch <= 32; batch *= 4) {
@@ -727,6 +732,8 @@ static void test_task_metrics(void)
 		o.loglik = 1;
 		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && close_rel(r.ll, mcll / 12, 1e-4) && r.score == 0.5,
 		      "mc batch %d: ll %.9g, reference %.9g", batch, r.ll, mcll / 12);
+		CHECK(close_rel(r.soft, mcs / 12, 1e-4) && r.soft > 0 && r.soft < 1,
+		      "mc batch %d: soft %.9g, reference %.9g", batch, r.soft, mcs / 12);
 	}
 	task_free(tk);
 
@@ -736,6 +743,7 @@ static void test_task_metrics(void)
 	nex = 0;
 	int hits3 = 0;
 	double gll = 0, gll3 = 0, gn = 0, gn3 = 0;   /* Σ log P(target | prompt) and target tokens */
+	double gs = 0, gs3 = 0;                        /* Σ min(1, 2 P(target | prompt)) */
 	while (nex < 10) {
 		size_t np = 1 + rng_below(&trng, 8), len = 1 + rng_below(&trng, 5);
 		int32_t pre[16], tgt[8];
@@ -762,6 +770,8 @@ static void test_task_metrics(void)
 			gn += (double)len;
 			gll3 += len <= 3 ? l : 0;
 			gn3 += len <= 3 ? (double)len : 0;
+			gs += fmin(1, 2 * exp(l));
+			gs3 += len <= 3 ? fmin(1, 2 * exp(l)) : 0;
 			sb_printf(&b, "{\"prompt_ids\":");
 			sb_ids(&b, p, np);
 			sb_printf(&b, ",\"target_ids\":");
@@ -785,9 +795,14 @@ static void test_task_metrics(void)
 		o.loglik = 1;
 		CHECK(eval_task(m, tk, &o, NULL, &r) == 0 && r.score == hits3 / 10.0 && close_rel(r.ll, gll3 / gn3, 1e-4),
 		      "gen max_new 3 batch %d: ll %.9g, reference %.9g", batch, r.ll, gll3 / gn3);
+		/* A target longer than max_new counts 0, over all the examples. */
+		CHECK(close_rel(r.soft, gs3 / 10, 1e-4), "gen max_new 3 batch %d: soft %.9g, reference %.9g",
+		      batch, r.soft, gs3 / 10);
 		o.max_new = 0;
 		CHECK(eval_task(m, tk, &o, each, &r) == 0 && r.score == 0.5 && close_rel(r.ll, gll / gn, 1e-4),
 		      "gen batch %d: ll %.9g, reference %.9g", batch, r.ll, gll / gn);
+		CHECK(close_rel(r.soft, gs / 10, 1e-4) && r.soft > 0 && r.soft < 1,
+		      "gen batch %d: soft %.9g, reference %.9g", batch, r.soft, gs / 10);
 	}
 	/* The whole built-in run from a checkpoint file: the model saved, loaded back, all three
 	 * tasks scored into a record. */
