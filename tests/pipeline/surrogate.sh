@@ -103,7 +103,7 @@ cmp_files "...and reaches the uninterrupted run's CMA-ES state" wk/cmaes/state.j
 
 fail_run 1 'surrogate: was "lq", now "none"' "the setting is part of the run" \
 	sh "$OPT" -o w -t "$DEV" --surrogate none $ARGS --budget 30 $CK
-check "the report says how the search went" 'grep -q "^- search: CMA-ES from the greedy soup on the targets. log-likelihood (--fitness loglik), with the lq-CMA-ES surrogate (lq-surr): [0-9]* more candidates ranked by its model" w/report.md'
+check "the report says how the search went" 'grep -q "^- search: CMA-ES from the greedy soup on the soft scores (--fitness soft), with the lq-CMA-ES surrogate (lq-surr): [0-9]* more candidates ranked by its model" w/report.md'
 ok_run "the default: lq" sh "$OPT" -o d -t "$DEV" $ARGS $CK
 check "...the same run as --surrogate lq's" '[ "$(jq -r .surrogate d/run.json)" = lq ] && cmp -s d/cmaes/state.json wk/cmaes/state.json'
 ok_run "--surrogate none" sh "$OPT" -o n -t "$DEV" --surrogate none $ARGS $CK
